@@ -1,0 +1,108 @@
+//! The connection pool, migrations, and how database errors become API errors.
+
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use crate::error::ApiError;
+
+/// The shop's schema, from the workspace's `migrations/` folder, compiled in.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+/// Builds the pool without connecting: the service starts, and answers 503s, while the
+/// database is still away.
+pub fn lazy_pool(url: &str, size: u32, acquire_timeout: Duration) -> Result<PgPool, sqlx::Error> {
+    let options: PgConnectOptions = url.parse()?;
+    let options = options.application_name("ticketing-service");
+    Ok(PgPoolOptions::new()
+        .max_connections(size)
+        .min_connections(0)
+        .acquire_timeout(acquire_timeout)
+        // A broken connection is found on first use (answered 503) and dropped when it is
+        // released; pinging before every acquire would add a round trip to the hot path.
+        .test_before_acquire(false)
+        .connect_lazy_with(options))
+}
+
+/// Applies every migration not yet applied. Safe to run from several processes at once:
+/// sqlx serialises them with an advisory lock.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// Whether the database holds every migration this binary knows.
+pub async fn is_migrated(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    let Some(latest) = MIGRATOR.iter().map(|m| m.version).max() else {
+        return Ok(true);
+    };
+    let applied: Option<i64> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await
+            .or_else(|e| match &e {
+                // No migration table yet: nothing applied.
+                sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => Ok(None),
+                _ => Err(e),
+            })?;
+    Ok(applied.is_some_and(|v| v >= latest))
+}
+
+/// Deadlocks and serialization failures: the transaction may simply be run again.
+pub fn is_retryable(error: &ApiError) -> bool {
+    matches!(error, ApiError::Contention(_))
+}
+
+/// Maps a database error to what the API answers.
+///
+/// The SQL functions raise SQLSTATE `BX4xx` with the API's error code as the message; a
+/// lost or refused connection is `database_unavailable`; anything else is a bug.
+pub fn classify(error: sqlx::Error) -> ApiError {
+    if is_unavailable(&error) {
+        return ApiError::DatabaseUnavailable(error.to_string());
+    }
+    if let sqlx::Error::Database(db) = &error {
+        match db.code().as_deref() {
+            Some(code) if code.starts_with("BX") => return business_error(db.message()),
+            Some("40P01" | "40001") => return ApiError::Contention(error.to_string()),
+            _ => {}
+        }
+    }
+    ApiError::Internal(error.to_string())
+}
+
+/// A lost, refused or exhausted connection, or a server shutting down or starting up.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+            code.starts_with("08")
+                || matches!(
+                    code.as_str(),
+                    "57P01" | "57P02" | "57P03" | "53300" | "53400"
+                )
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        _ => false,
+    }
+}
+
+fn business_error(message: &str) -> ApiError {
+    match message {
+        "not_enough_seats" => ApiError::NotEnoughSeats,
+        "event_not_found" => ApiError::NotFound("event_not_found"),
+        "reservation_not_found" => ApiError::NotFound("reservation_not_found"),
+        "conflict" => ApiError::Conflict("conflict"),
+        "sale_not_open" => ApiError::Rule("sale_not_open"),
+        "sale_closed" => ApiError::Rule("sale_closed"),
+        "unknown_category" => ApiError::Rule("unknown_category"),
+        "over_maximum" => ApiError::Rule("over_maximum"),
+        other => ApiError::Internal(format!("unexpected rule error {other}")),
+    }
+}
