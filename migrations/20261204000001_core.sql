@@ -40,6 +40,9 @@ CREATE TABLE categories (
     position integer NOT NULL,
     seats    integer NOT NULL CHECK (seats >= 0),
     stripes  integer NOT NULL CHECK (stripes > 0),
+    -- Where seat assignment goes on from: the seats below were all given out when it
+    -- passed them. A hint, not a rule: released seats below it are found on wrap-around.
+    assign_cursor integer NOT NULL DEFAULT 0,
     UNIQUE (event_id, slug)
 );
 
@@ -84,6 +87,9 @@ CREATE TABLE seats (
     PRIMARY KEY (category_id, number)
 );
 CREATE INDEX seats_free ON seats (category_id, number) WHERE reservation_id IS NULL;
+-- Seat rows change in bulk during a sale; vacuum them early so the free-seat index does
+-- not fill with dead entries.
+ALTER TABLE seats SET (autovacuum_vacuum_scale_factor = 0.02);
 CREATE INDEX seats_by_reservation ON seats (reservation_id) WHERE reservation_id IS NOT NULL;
 
 -- Idempotency-Key replays: the first request's status and body, per event, for 24 hours.
@@ -105,7 +111,7 @@ CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
 -- either on one stripe (the fast path) or on stripes in ascending order (the fallback), so
 -- reservations, cancellations and the expiry sweep always lock in (category, stripe) order
 -- and cannot deadlock each other.
-CREATE FUNCTION take_from_stripes(p_category bigint, p_quantity integer,
+CREATE FUNCTION take_from_stripes(p_category bigint, p_stripes integer, p_quantity integer,
                                   OUT stripes integer[], OUT quantities integer[])
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -118,6 +124,18 @@ DECLARE
     take    integer;
     r       record;
 BEGIN
+    -- Fast path: one random stripe that can hold the whole request. An UPDATE whose
+    -- condition fails on the row it finds takes no lock, so this costs nothing when the
+    -- stripe is short.
+    s := floor(random() * p_stripes)::integer;
+    UPDATE category_stripes SET free = free - p_quantity
+    WHERE category_id = p_category AND stripe = s AND free >= p_quantity;
+    IF FOUND THEN
+        stripes := ARRAY[s];
+        quantities := ARRAY[p_quantity];
+        RETURN;
+    END IF;
+
     -- A plain read, no lock: a sold-out category is answered without contending.
     SELECT array_agg(free ORDER BY stripe) INTO frees
     FROM category_stripes WHERE category_id = p_category;
@@ -126,7 +144,7 @@ BEGIN
         RAISE EXCEPTION 'not_enough_seats' USING ERRCODE = 'BX412';
     END IF;
 
-    -- Fast path: one stripe that can hold the whole request, from a random starting stripe.
+    -- Other stripes that looked able to hold the whole request, from a random start.
     start := floor(random() * n)::integer;
     FOR k IN 0 .. n - 1 LOOP
         s := (start + k) % n;
@@ -173,8 +191,10 @@ CREATE FUNCTION reserve_seats(p_event text, p_categories text[], p_quantities in
 RETURNS timestamptz LANGUAGE plpgsql AS $$
 DECLARE
     ev         events%ROWTYPE;
-    r          record;
     taken      record;
+    category_ids        bigint[];
+    category_stripes    integer[];
+    category_quantities integer[];
     total      integer;
     expires    timestamptz;
     categories bigint[] := '{}';
@@ -191,9 +211,12 @@ BEGIN
     IF ev.sale_ends_at IS NOT NULL AND now() >= ev.sale_ends_at THEN
         RAISE EXCEPTION 'sale_closed' USING ERRCODE = 'BX422';
     END IF;
-    IF EXISTS (SELECT 1 FROM unnest(p_categories) AS q(slug)
-               WHERE NOT EXISTS (SELECT 1 FROM categories c
-                                 WHERE c.event_id = ev.id AND c.slug = q.slug)) THEN
+    SELECT array_agg(c.id ORDER BY c.id), array_agg(c.stripes ORDER BY c.id),
+           array_agg(q.quantity ORDER BY c.id)
+    INTO category_ids, category_stripes, category_quantities
+    FROM unnest(p_categories, p_quantities) AS q(slug, quantity)
+    JOIN categories c ON c.event_id = ev.id AND c.slug = q.slug;
+    IF coalesce(cardinality(category_ids), 0) <> cardinality(p_categories) THEN
         RAISE EXCEPTION 'unknown_category' USING ERRCODE = 'BX422';
     END IF;
     SELECT sum(q) INTO total FROM unnest(p_quantities) AS q;
@@ -201,14 +224,10 @@ BEGIN
         RAISE EXCEPTION 'over_maximum' USING ERRCODE = 'BX422';
     END IF;
 
-    FOR r IN
-        SELECT c.id, q.quantity
-        FROM unnest(p_categories, p_quantities) AS q(slug, quantity)
-        JOIN categories c ON c.event_id = ev.id AND c.slug = q.slug
-        ORDER BY c.id
-    LOOP
-        taken := take_from_stripes(r.id, r.quantity);
-        categories := categories || array_fill(r.id, ARRAY[cardinality(taken.stripes)]);
+    FOR i IN 1 .. cardinality(category_ids) LOOP
+        taken := take_from_stripes(category_ids[i], category_stripes[i], category_quantities[i]);
+        categories := categories
+            || array_fill(category_ids[i], ARRAY[cardinality(taken.stripes)]);
         stripes := stripes || taken.stripes;
         quantities := quantities || taken.quantities;
     END LOOP;
@@ -228,9 +247,15 @@ $$;
 CREATE FUNCTION assign_seats(p_limit integer)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
-    res    record;
-    served integer := 0;
-    got    integer;
+    res     record;
+    served  integer := 0;
+    c       bigint;
+    need    integer;
+    got     integer;
+    last    integer;
+    cursor_categories bigint[] := '{}';
+    cursor_numbers    integer[] := '{}';
+    k       integer;
 BEGIN
     FOR res IN
         SELECT id, alloc_categories, alloc_quantities FROM reservations
@@ -240,22 +265,44 @@ BEGIN
         FOR UPDATE SKIP LOCKED
     LOOP
         FOR i IN 1 .. cardinality(res.alloc_categories) LOOP
-            UPDATE seats SET reservation_id = res.id
-            WHERE category_id = res.alloc_categories[i] AND reservation_id IS NULL
-              AND number IN (
-                SELECT number FROM seats
-                WHERE category_id = res.alloc_categories[i] AND reservation_id IS NULL
-                ORDER BY number LIMIT res.alloc_quantities[i]
-                FOR UPDATE SKIP LOCKED);
-            GET DIAGNOSTICS got = ROW_COUNT;
-            IF got <> res.alloc_quantities[i] THEN
-                RAISE EXCEPTION 'category % has % free seat rows for % counted seats',
-                    res.alloc_categories[i], got, res.alloc_quantities[i];
+            c := res.alloc_categories[i];
+            need := res.alloc_quantities[i];
+            k := array_position(cursor_categories, c);
+            IF k IS NULL THEN
+                cursor_categories := cursor_categories || c;
+                cursor_numbers := cursor_numbers
+                    || (SELECT assign_cursor FROM categories WHERE id = c);
+                k := cardinality(cursor_categories);
+            END IF;
+            -- From the cursor on, then once more from the first seat for seats released
+            -- behind it.
+            FOR pass IN 1 .. 2 LOOP
+                WITH given AS (
+                    UPDATE seats SET reservation_id = res.id
+                    WHERE category_id = c AND reservation_id IS NULL AND number IN (
+                        SELECT number FROM seats
+                        WHERE category_id = c AND reservation_id IS NULL
+                          AND number > CASE WHEN pass = 1 THEN cursor_numbers[k] ELSE 0 END
+                        ORDER BY number LIMIT need
+                        FOR UPDATE SKIP LOCKED)
+                    RETURNING number)
+                SELECT count(*), max(number) INTO got, last FROM given;
+                need := need - got;
+                IF got > 0 THEN
+                    cursor_numbers[k] := last;
+                END IF;
+                EXIT WHEN need = 0;
+            END LOOP;
+            IF need > 0 THEN
+                RAISE EXCEPTION 'category % has too few free seat rows for its counters', c;
             END IF;
         END LOOP;
         UPDATE reservations SET seats_assigned = true WHERE id = res.id;
         served := served + 1;
     END LOOP;
+    UPDATE categories SET assign_cursor = cur.number
+    FROM unnest(cursor_categories, cursor_numbers) AS cur(category, number)
+    WHERE id = cur.category AND assign_cursor <> cur.number;
     RETURN served;
 END
 $$;

@@ -39,7 +39,7 @@ pub async fn reserve(
     let mut swept = false;
     let mut attempt = 1;
     loop {
-        let id = Uuid::new_v4();
+        let id = new_reservation_id();
         match store::reserve(pool, event, id, request).await {
             Ok(expires_at) => return Ok(ReservationDoc::held(id, event, request, expires_at)),
             Err(ApiError::NotEnoughSeats) if !swept => {
@@ -139,7 +139,7 @@ async fn try_reserve_idempotent(
     let mut swept = false;
     let outcome = loop {
         let mut savepoint = (&mut *tx).begin().await?;
-        let id = Uuid::new_v4();
+        let id = new_reservation_id();
         match store::reserve(&mut *savepoint, event, id, checked).await {
             Ok(expires_at) => {
                 savepoint.commit().await?;
@@ -206,6 +206,13 @@ pub async fn forget_old_keys(pool: &PgPool) -> Result<u64, sqlx::Error> {
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Reservation ids are UUIDv7: time-ordered, so new rows land at the right end of the
+/// primary key index instead of on random pages, and still carry 74 random bits, so an id
+/// cannot be guessed from another.
+fn new_reservation_id() -> Uuid {
+    Uuid::now_v7()
 }
 
 async fn backoff(attempt: u32) {
