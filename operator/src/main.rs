@@ -1,7 +1,5 @@
-//! `boxoffice-operator`: reconciles `Tenant` resources into isolated shops.
-//!
-//! Not yet: the controller itself. This binary only reports its version so the workspace builds.
+//! The `boxoffice-operator` binary.
 
 fn main() {
-    println!("boxoffice-operator {}", env!("CARGO_PKG_VERSION"));
+    print!("{}", boxoffice_operator::crd::crds_yaml());
 }

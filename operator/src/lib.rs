@@ -1,0 +1,3 @@
+//! `boxoffice-operator`: reconciles `Tenant` resources into isolated Boxoffice shops.
+
+pub mod crd;
