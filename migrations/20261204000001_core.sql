@@ -232,7 +232,10 @@ BEGIN
         quantities := quantities || taken.quantities;
     END LOOP;
 
-    expires := now() + make_interval(secs => ev.reservation_timeout_seconds);
+    -- Whole seconds, rounded up: the API shows whole seconds, and a hold must never end
+    -- before the time it shows.
+    expires := date_trunc('second', now() + make_interval(secs => ev.reservation_timeout_seconds)
+                                    + interval '999999 microseconds');
     INSERT INTO reservations (id, event_id, status, email, expires_at,
                               alloc_categories, alloc_stripes, alloc_quantities)
     VALUES (p_reservation, ev.id, 'held', p_email, expires, categories, stripes, quantities);
@@ -252,7 +255,7 @@ DECLARE
     c       bigint;
     need    integer;
     got     integer;
-    last    integer;
+    picked  integer[];
     cursor_categories bigint[] := '{}';
     cursor_numbers    integer[] := '{}';
     k       integer;
@@ -277,19 +280,23 @@ BEGIN
             -- From the cursor on, then once more from the first seat for seats released
             -- behind it.
             FOR pass IN 1 .. 2 LOOP
-                WITH given AS (
-                    UPDATE seats SET reservation_id = res.id
-                    WHERE category_id = c AND reservation_id IS NULL AND number IN (
-                        SELECT number FROM seats
-                        WHERE category_id = c AND reservation_id IS NULL
-                          AND number > CASE WHEN pass = 1 THEN cursor_numbers[k] ELSE 0 END
-                        ORDER BY number LIMIT need
-                        FOR UPDATE SKIP LOCKED)
-                    RETURNING number)
-                SELECT count(*), max(number) INTO got, last FROM given;
+                -- The numbers are picked first: an UPDATE ... IN (SELECT ... LIMIT) may be
+                -- planned as a semi join that runs the LIMIT once per row.
+                picked := ARRAY(
+                    SELECT number FROM seats
+                    WHERE category_id = c AND reservation_id IS NULL
+                      AND number > CASE WHEN pass = 1 THEN cursor_numbers[k] ELSE 0 END
+                    ORDER BY number LIMIT need
+                    FOR UPDATE SKIP LOCKED);
+                UPDATE seats SET reservation_id = res.id
+                WHERE category_id = c AND number = ANY (picked) AND reservation_id IS NULL;
+                GET DIAGNOSTICS got = ROW_COUNT;
+                IF got <> cardinality(picked) THEN
+                    RAISE EXCEPTION 'seat rows of category % changed under their lock', c;
+                END IF;
                 need := need - got;
                 IF got > 0 THEN
-                    cursor_numbers[k] := last;
+                    cursor_numbers[k] := picked[got];
                 END IF;
                 EXIT WHEN need = 0;
             END LOOP;

@@ -3,6 +3,9 @@
 //! `initdb` refuses to run as root, so when the tests run as root (as CI does) the server
 //! runs as the unprivileged user `nobody`, in a temporary directory that user owns. The
 //! superuser `postgres` is trusted on loopback: this server exists only for one test run.
+//! With [`PgOptions::password_auth`] every other role must log in with its SCRAM password,
+//! as on a shared server; with [`PgOptions::tls`] the server also speaks TLS with a
+//! certificate from a CA made for it ([`PgServer::ca_pem`]).
 
 use std::fs;
 use std::net::SocketAddr;
@@ -25,6 +28,13 @@ pub struct PgOptions {
     pub fsync: bool,
     /// Extra `-c name=value` settings.
     pub settings: Vec<(String, String)>,
+    /// `false` (default): every role is trusted on loopback. `true`: only `postgres` is;
+    /// every other role logs in with its password (`scram-sha-256`).
+    pub password_auth: bool,
+    /// `true`: TLS on, with a server certificate for `127.0.0.1` (not `localhost`, so
+    /// host-name checks can be seen to fail) signed by a CA made for this server. Plain
+    /// connections are still accepted.
+    pub tls: bool,
 }
 
 impl Default for PgOptions {
@@ -33,6 +43,8 @@ impl Default for PgOptions {
             max_connections: 300,
             fsync: false,
             settings: Vec::new(),
+            password_auth: false,
+            tls: false,
         }
     }
 }
@@ -77,6 +89,12 @@ impl PgServer {
         let out = initdb.output().context("failed to run initdb")?;
         if !out.status.success() {
             bail!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        if options.password_auth {
+            write_owned(&dir.join("data/pg_hba.conf"), PASSWORD_HBA, owner)?;
+        }
+        if options.tls {
+            make_certificates(&dir, owner)?;
         }
 
         let mut server = PgServer {
@@ -175,6 +193,14 @@ impl PgServer {
         self.dir.join("postgres.log")
     }
 
+    /// The PEM of the CA that signed the server's certificate, when started with `tls`.
+    pub fn ca_pem(&self) -> Option<String> {
+        if !self.options.tls {
+            return None;
+        }
+        fs::read_to_string(self.dir.join("tls/ca.crt")).ok()
+    }
+
     fn spawn(&mut self) -> Result<()> {
         let log = fs::File::create(self.log_path())?;
         if let Some((uid, gid)) = self.owner {
@@ -194,6 +220,17 @@ impl PgServer {
                 "fsync={}",
                 if self.options.fsync { "on" } else { "off" }
             ));
+        if self.options.tls {
+            let tls = self.dir.join("tls");
+            cmd.args(["-c", "ssl=on"])
+                .arg("-c")
+                .arg(format!(
+                    "ssl_cert_file={}",
+                    tls.join("server.crt").display()
+                ))
+                .arg("-c")
+                .arg(format!("ssl_key_file={}", tls.join("server.key").display()));
+        }
         for (name, value) in &self.options.settings {
             cmd.arg("-c").arg(format!("{name}={value}"));
         }
@@ -234,6 +271,99 @@ impl Drop for PgServer {
         let _ = self.stop();
         let _ = fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Loopback access when only the superuser is trusted: the harness's `psql` stays
+/// password-less, every other role proves its password.
+const PASSWORD_HBA: &str = "\
+local all all trust
+host all postgres 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
+";
+
+/// A CA and a server certificate for `127.0.0.1` (only), in `<dir>/tls`, made
+/// with the `openssl` program; the key is readable by the server's user only.
+fn make_certificates(dir: &Path, owner: Option<(u32, u32)>) -> Result<()> {
+    let tls = dir.join("tls");
+    fs::create_dir_all(&tls)?;
+    let openssl = |args: &[&str]| -> Result<()> {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(&tls)
+            .stdin(Stdio::null())
+            .output()
+            .context("failed to run openssl")?;
+        if !out.status.success() {
+            bail!("openssl failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(())
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=boxoffice test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    ])?;
+    openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ])?;
+    fs::write(
+        tls.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )?;
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.crt",
+    ])?;
+    let key = tls.join("server.key");
+    fs::set_permissions(&key, fs::Permissions::from_mode(0o600))?;
+    if let Some((uid, gid)) = owner {
+        chown(&tls, uid, gid)?;
+        for file in ["server.crt", "server.key", "ca.crt"] {
+            chown(&tls.join(file), uid, gid)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_owned(path: &Path, contents: &str, owner: Option<(u32, u32)>) -> Result<()> {
+    fs::write(path, contents).with_context(|| format!("failed to write {}", path.display()))?;
+    if let Some((uid, gid)) = owner {
+        chown(path, uid, gid)?;
+    }
+    Ok(())
 }
 
 /// A PostgreSQL 15 program: `$PG_BIN/<name>`, by default from Debian's package.
