@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::SecretReference;
 
-/// A PostgreSQL server shared by several tenants, each with its own database and role.
+/// Where the server is, how shops reach it, and the credentials that manage it. Shared
+/// by several tenants, each with its own database and role.
 #[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     group = "boxoffice.dev",
@@ -17,6 +18,7 @@ use super::SecretReference;
     singular = "databaseserver",
     shortname = "dbs",
     status = "DatabaseServerStatus",
+    doc = "A PostgreSQL server that tenants' databases may be placed on. The operator creates one role and one database per tenant on it, with the admin credentials of `adminSecretRef`.",
     printcolumn = r#"{"name": "Host", "type": "string", "jsonPath": ".spec.host"}"#,
     printcolumn = r#"{"name": "Reachable", "type": "boolean", "jsonPath": ".status.reachable"}"#,
     printcolumn = r#"{"name": "Tenants", "type": "integer", "jsonPath": ".status.tenants"}"#,

@@ -16,8 +16,7 @@ pub const DEFAULT_MEMORY: &str = "1Gi";
 /// Default CPU request of a shop pod (never a limit).
 pub const DEFAULT_CPU: &str = "250m";
 
-/// An event organizer on the platform. The operator gives it a namespace `tenant-<name>`,
-/// a database on one of the DatabaseServers, and a running shop.
+/// What an organizer gets: where its database lives, its shop, and what deleting it does.
 #[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     group = "boxoffice.dev",
@@ -27,6 +26,7 @@ pub const DEFAULT_CPU: &str = "250m";
     singular = "tenant",
     shortname = "tenant",
     status = "TenantStatus",
+    doc = "An event organizer on the platform. The operator gives it a namespace `tenant-<name>`, a database on one of the DatabaseServers, and a running shop.",
     printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name": "Server", "type": "string", "jsonPath": ".status.databaseServer"}"#,
     printcolumn = r#"{"name": "Replicas", "type": "integer", "jsonPath": ".status.readyReplicas"}"#,
@@ -42,10 +42,11 @@ pub struct TenantSpec {
     /// the reachable server with the fewest tenants and records it in
     /// `status.databaseServer`. Either way, a tenant never moves to another server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 253))]
+    #[schemars(length(min = 1, max = 253), pattern(super::DNS_SUBDOMAIN_PATTERN))]
     pub database_server: Option<String>,
 
-    /// The shop's workload.
+    /// The shop: its pods, their image and resources, and its Ingress. Every field has a
+    /// default.
     #[serde(default)]
     pub shop: ShopSpec,
 
@@ -65,17 +66,21 @@ pub struct TenantSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ShopSpec {
-    /// Shop pods. Default 4.
+    /// Shop pods, spread over nodes, 1 to 100. Default 4.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 100))]
     pub replicas: Option<i32>,
 
-    /// Memory of each pod, request and limit alike. Default `1Gi`.
+    /// Memory of each pod, request and limit alike: a quantity such as `512Mi` or `2Gi`, at
+    /// least `64Mi`. Default `1Gi`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::quantity_schema")]
     pub memory: Option<Quantity>,
 
-    /// CPU request of each pod; never a limit, so a rush can use idle cores. Default `250m`.
+    /// CPU request of each pod, a quantity such as `250m` or `2`; never a limit, so a rush
+    /// can use idle cores. Default `250m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "super::quantity_schema")]
     pub cpu: Option<Quantity>,
 
     /// `ticketing-service` image. Default: the operator's `--shop-image`.
@@ -83,19 +88,20 @@ pub struct ShopSpec {
     #[schemars(length(min = 1, max = 512))]
     pub image: Option<String>,
 
-    /// Host name of an Ingress for the shop (routes `/api/` and the shop pages only).
-    /// No Ingress without it.
+    /// Host name of an Ingress for the shop (routes `/api/` and the shop pages only, never
+    /// `/admin/` or `/metrics`). No Ingress without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 253))]
+    #[schemars(length(min = 1, max = 253), pattern(super::DNS_SUBDOMAIN_PATTERN))]
     pub hostname: Option<String>,
 
-    /// TLS for the Ingress.
+    /// TLS for the Ingress; requires `hostname`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<ShopTls>,
 
-    /// Ingress class of the Ingress.
+    /// Ingress class of the Ingress; requires `hostname`. Default: the cluster's default
+    /// class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 253))]
+    #[schemars(length(min = 1, max = 253), pattern(super::DNS_SUBDOMAIN_PATTERN))]
     pub ingress_class_name: Option<String>,
 
     /// Pull secrets for the shop's image, in the tenant's namespace.
@@ -117,7 +123,7 @@ pub struct ShopSpec {
 pub struct ShopTls {
     /// Secret (in the tenant's namespace) holding the certificate, e.g. one cert-manager
     /// writes.
-    #[schemars(length(min = 1, max = 253))]
+    #[schemars(length(min = 1, max = 253), pattern(super::DNS_SUBDOMAIN_PATTERN))]
     pub secret_name: String,
 }
 
