@@ -2,8 +2,7 @@
 --
 -- Seats are rows, because tickets, attendees and check-ins attach to a seat. But the hot
 -- path touches no seat row: each category keeps its free count split over
--- `category_stripes` rows, and a reservation decrements one stripe (or, near sell-out,
--- several) and records which. Concurrent reservations so lock different small rows instead
+-- `category_stripes` rows, and a reservation decrements one stripe and records which. Concurrent reservations so lock different small rows instead
 -- of meeting at the head of one queue, and a sold-out category is answered from a plain
 -- read. Seat rows are given to reservations just after, in batches, by `assign_seats`,
 -- which every process runs in the background: the counters guarantee there are enough.
@@ -62,8 +61,8 @@ CREATE TABLE reservations (
                      CHECK (status IN ('held', 'awaitingPayment', 'paid', 'cancelled', 'expired')),
     email            text,
     expires_at       timestamptz,
-    -- What the reservation took, as parallel arrays: one entry per (category, stripe).
-    -- A category taken from several stripes appears once per stripe.
+    -- What the reservation took, as parallel arrays: one entry per category, with the
+    -- stripe its seats came off (and go back to when it is released).
     alloc_categories bigint[] NOT NULL,
     alloc_stripes    integer[] NOT NULL,
     alloc_quantities integer[] NOT NULL,
@@ -104,36 +103,34 @@ CREATE TABLE idempotency_keys (
 );
 CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
 
--- Takes `quantity` seats of one category off its counters, or raises `not_enough_seats`.
--- Returns the stripes taken from and how many from each.
+-- Takes `quantity` seats of one category off one of its stripes, or raises:
+-- `not_enough_seats` (BX412) when the category has fewer seats left, `rebalance_needed`
+-- (BX503) when it has enough but no stripe it could lock holds them all. Returns the
+-- stripe taken from.
 --
--- The caller takes categories in ascending id order. Within a category, locks are taken
--- either on one stripe (the fast path) or on stripes in ascending order (the fallback), so
--- reservations, cancellations and the expiry sweep always lock in (category, stripe) order
--- and cannot deadlock each other.
-CREATE FUNCTION take_from_stripes(p_category bigint, p_stripes integer, p_quantity integer,
-                                  OUT stripes integer[], OUT quantities integer[])
-LANGUAGE plpgsql AS $$
+-- Deadlock freedom: a reservation never waits for a stripe lock while holding another
+-- one. Stripes are locked with SKIP LOCKED, so a busy stripe is passed over rather than
+-- waited for; only with `p_wait` (the last attempt of a request, after a rebalance) does
+-- it wait, and then for one stripe per category, categories in ascending id order. The
+-- seats left are moved between stripes by `rebalance_stripes`, a statement of its own.
+CREATE FUNCTION take_from_stripe(p_category bigint, p_stripes integer, p_quantity integer,
+                                 p_wait boolean)
+RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     frees   integer[];
     n       integer;
     start   integer;
     s       integer;
-    tries   integer := 0;
-    need    integer := p_quantity;
-    take    integer;
-    r       record;
 BEGIN
-    -- Fast path: one random stripe that can hold the whole request. An UPDATE whose
-    -- condition fails on the row it finds takes no lock, so this costs nothing when the
-    -- stripe is short.
+    -- First try: one random stripe, no read of the others.
     s := floor(random() * p_stripes)::integer;
-    UPDATE category_stripes SET free = free - p_quantity
-    WHERE category_id = p_category AND stripe = s AND free >= p_quantity;
+    PERFORM 1 FROM category_stripes
+    WHERE category_id = p_category AND stripe = s AND free >= p_quantity
+    FOR UPDATE SKIP LOCKED;
     IF FOUND THEN
-        stripes := ARRAY[s];
-        quantities := ARRAY[p_quantity];
-        RETURN;
+        UPDATE category_stripes SET free = free - p_quantity
+        WHERE category_id = p_category AND stripe = s;
+        RETURN s;
     END IF;
 
     -- A plain read, no lock: a sold-out category is answered without contending.
@@ -144,41 +141,61 @@ BEGIN
         RAISE EXCEPTION 'not_enough_seats' USING ERRCODE = 'BX412';
     END IF;
 
-    -- Other stripes that looked able to hold the whole request, from a random start.
+    -- Every stripe that looked able to hold the whole request, from a random start.
     start := floor(random() * n)::integer;
     FOR k IN 0 .. n - 1 LOOP
         s := (start + k) % n;
         CONTINUE WHEN frees[s + 1] < p_quantity;
-        UPDATE category_stripes SET free = free - p_quantity
-        WHERE category_id = p_category AND stripe = s AND free >= p_quantity;
-        IF FOUND THEN
-            stripes := ARRAY[s];
-            quantities := ARRAY[p_quantity];
-            RETURN;
+        IF p_wait THEN
+            PERFORM 1 FROM category_stripes
+            WHERE category_id = p_category AND stripe = s AND free >= p_quantity
+            FOR UPDATE;
+        ELSE
+            PERFORM 1 FROM category_stripes
+            WHERE category_id = p_category AND stripe = s AND free >= p_quantity
+            FOR UPDATE SKIP LOCKED;
         END IF;
-        tries := tries + 1;
-        EXIT WHEN tries >= 8;
+        IF FOUND THEN
+            UPDATE category_stripes SET free = free - p_quantity
+            WHERE category_id = p_category AND stripe = s;
+            RETURN s;
+        END IF;
     END LOOP;
 
-    -- Fallback: no single stripe holds enough, so gather from stripes in ascending order.
-    stripes := '{}';
-    quantities := '{}';
-    FOR r IN
-        SELECT cs.stripe, cs.free FROM category_stripes cs
-        WHERE cs.category_id = p_category AND cs.free > 0
-        ORDER BY cs.stripe FOR UPDATE
+    -- Enough seats, but none of the stripes holds the request, or those that do are busy.
+    RAISE EXCEPTION 'rebalance_needed' USING ERRCODE = 'BX503';
+END
+$$;
+
+-- Gathers the seats left in each of the event's categories into as few stripes as leave
+-- every one able to hold a whole reservation (at least twice the event's maximum), so the
+-- last seats of a sale can still be taken one stripe at a time. Locks the stripes of each
+-- category in ascending order and holds no other lock. Counters are only counts, so moving
+-- seats between stripes changes nothing else.
+CREATE FUNCTION rebalance_stripes(p_event text, p_categories text[])
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    c       record;
+    total   integer;
+    chunk   integer;
+    m       integer;
+BEGIN
+    FOR c IN
+        SELECT cat.id, cat.stripes, ev.max_tickets_per_reservation AS max
+        FROM categories cat JOIN events ev ON ev.id = cat.event_id
+        WHERE ev.slug = p_event AND cat.slug = ANY (p_categories)
+        ORDER BY cat.id
     LOOP
-        take := least(r.free, need);
-        UPDATE category_stripes SET free = free - take
-        WHERE category_id = p_category AND stripe = r.stripe;
-        stripes := stripes || r.stripe;
-        quantities := quantities || take;
-        need := need - take;
-        EXIT WHEN need = 0;
+        PERFORM 1 FROM category_stripes WHERE category_id = c.id ORDER BY stripe FOR UPDATE;
+        SELECT coalesce(sum(free), 0) INTO total FROM category_stripes WHERE category_id = c.id;
+        chunk := greatest(2 * c.max, 20);
+        m := least(c.stripes, greatest(1, total / chunk));
+        UPDATE category_stripes
+        SET free = CASE WHEN stripe < m
+                        THEN total / m + CASE WHEN stripe < total % m THEN 1 ELSE 0 END
+                        ELSE 0 END
+        WHERE category_id = c.id;
     END LOOP;
-    IF need > 0 THEN
-        RAISE EXCEPTION 'not_enough_seats' USING ERRCODE = 'BX412';
-    END IF;
 END
 $$;
 
@@ -187,11 +204,10 @@ $$;
 -- API's error code as the message, which rolls the whole statement back. Returns the
 -- hold's end.
 CREATE FUNCTION reserve_seats(p_event text, p_categories text[], p_quantities integer[],
-                              p_reservation uuid, p_email text)
+                              p_reservation uuid, p_email text, p_wait boolean)
 RETURNS timestamptz LANGUAGE plpgsql AS $$
 DECLARE
     ev         events%ROWTYPE;
-    taken      record;
     category_ids        bigint[];
     category_stripes    integer[];
     category_quantities integer[];
@@ -225,11 +241,11 @@ BEGIN
     END IF;
 
     FOR i IN 1 .. cardinality(category_ids) LOOP
-        taken := take_from_stripes(category_ids[i], category_stripes[i], category_quantities[i]);
-        categories := categories
-            || array_fill(category_ids[i], ARRAY[cardinality(taken.stripes)]);
-        stripes := stripes || taken.stripes;
-        quantities := quantities || taken.quantities;
+        categories := categories || category_ids[i];
+        stripes := stripes
+            || take_from_stripe(category_ids[i], category_stripes[i], category_quantities[i],
+                                p_wait);
+        quantities := quantities || category_quantities[i];
     END LOOP;
 
     -- Whole seconds, rounded up: the API shows whole seconds, and a hold must never end

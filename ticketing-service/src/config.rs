@@ -61,8 +61,9 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_pool_size: u32,
 
-    /// How long a request waits for a database connection before answering 503.
-    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
+    /// How long a request waits for a database connection before answering 503. Long
+    /// enough to queue a rush behind a busy pool; an outage is answered at once anyway.
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 10000)]
     pub db_acquire_timeout_ms: u64,
 
     /// How often expired holds are swept.

@@ -49,6 +49,14 @@ pub async fn is_migrated(pool: &PgPool) -> Result<bool, sqlx::Error> {
     Ok(applied.is_some_and(|v| v >= latest))
 }
 
+/// Raised when a category has the seats but no free stripe holds a whole request.
+pub const REBALANCE_NEEDED: &str = "rebalance_needed";
+
+/// Whether the stripes of the request's categories should be rebalanced before a retry.
+pub fn needs_rebalance(error: &ApiError) -> bool {
+    matches!(error, ApiError::Contention(detail) if detail == REBALANCE_NEEDED)
+}
+
 /// Deadlocks and serialization failures: the transaction may simply be run again.
 pub fn is_retryable(error: &ApiError) -> bool {
     matches!(error, ApiError::Contention(_))
@@ -103,6 +111,7 @@ fn business_error(message: &str) -> ApiError {
         "sale_closed" => ApiError::Rule("sale_closed"),
         "unknown_category" => ApiError::Rule("unknown_category"),
         "over_maximum" => ApiError::Rule("over_maximum"),
+        REBALANCE_NEEDED => ApiError::Contention(REBALANCE_NEEDED.into()),
         other => ApiError::Internal(format!("unexpected rule error {other}")),
     }
 }

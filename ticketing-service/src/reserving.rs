@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{Acquire, PgPool};
 use uuid::Uuid;
 
-use crate::db::is_retryable;
+use crate::db::{is_retryable, needs_rebalance};
 use crate::error::ApiError;
 use crate::model::reservation::{CheckedRequest, ReservationDoc, ReservationRequest};
 use crate::store::reservations as store;
@@ -40,13 +40,18 @@ pub async fn reserve(
     let mut attempt = 1;
     loop {
         let id = new_reservation_id();
-        match store::reserve(pool, event, id, request).await {
+        let wait = attempt == ATTEMPTS;
+        match store::reserve(pool, event, id, request, wait).await {
             Ok(expires_at) => return Ok(ReservationDoc::held(id, event, request, expires_at)),
             Err(ApiError::NotEnoughSeats) if !swept => {
                 swept = true;
                 if store::expire_event_holds(pool, event).await? == 0 {
                     return Err(ApiError::NotEnoughSeats);
                 }
+            }
+            Err(e) if needs_rebalance(&e) && attempt < ATTEMPTS => {
+                attempt += 1;
+                store::rebalance(pool, event, request).await?;
             }
             Err(e) if is_retryable(&e) && attempt < ATTEMPTS => {
                 attempt += 1;
@@ -137,10 +142,12 @@ async fn try_reserve_idempotent(
     }
 
     let mut swept = false;
+    let mut attempt = 1;
     let outcome = loop {
         let mut savepoint = (&mut *tx).begin().await?;
         let id = new_reservation_id();
-        match store::reserve(&mut *savepoint, event, id, checked).await {
+        let wait = attempt == ATTEMPTS;
+        match store::reserve(&mut *savepoint, event, id, checked, wait).await {
             Ok(expires_at) => {
                 savepoint.commit().await?;
                 break Ok(ReservationDoc::held(id, event, checked, expires_at));
@@ -160,6 +167,13 @@ async fn try_reserve_idempotent(
                     }
                 }
                 break Err(e);
+            }
+            // In this transaction the rebalance's locks are held until the reservation
+            // commits, which serialises a few requests but never waits while holding one.
+            Err(e) if needs_rebalance(&e) && attempt < ATTEMPTS => {
+                savepoint.rollback().await?;
+                attempt += 1;
+                store::rebalance(&mut *tx, event, checked).await?;
             }
             Err(e) => return Err(e),
         }

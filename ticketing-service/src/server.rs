@@ -51,6 +51,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         admin_token: args.admin_token.as_str().into(),
         metrics: Arc::new(Metrics::new()),
         ready,
+        breaker: Arc::default(),
     };
     let listener = tokio::net::TcpListener::bind(args.listen_addr)
         .await

@@ -1,6 +1,7 @@
 //! The HTTP layer: routes, shared state, authentication, metrics and request logging.
 
 mod admin;
+mod breaker;
 mod ops;
 mod public;
 
@@ -29,6 +30,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Set once the schema is known to be migrated.
     pub ready: Arc<AtomicBool>,
+    pub breaker: Arc<breaker::Breaker>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -40,7 +42,11 @@ pub fn router(state: AppState) -> Router {
             post(admin::add_seats),
         )
         .route("/events/{event}/stats", get(admin::stats))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin));
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard_database,
+        ));
     let public = Router::new()
         .route("/events/{event}", get(public::get_event))
         .route(
@@ -50,7 +56,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/reservations/{id}",
             get(public::get_reservation).delete(public::cancel_reservation),
-        );
+        )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard_database,
+        ));
     Router::new()
         .nest("/admin/v1", admin)
         .nest("/api/v1", public)
@@ -99,6 +109,19 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     } else {
         tracing::debug!(%method, %route, status, elapsed_ms = elapsed.as_millis() as u64, "request");
     }
+    response
+}
+
+/// Routes that use the database go through the breaker (see [`breaker`]).
+async fn guard_database(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let admission = state.breaker.admit();
+    if admission == breaker::Admission::Reject {
+        return ApiError::DatabaseUnavailable("the database was unreachable a moment ago".into())
+            .into_response();
+    }
+    let response = next.run(request).await;
+    let unavailable = response.status() == StatusCode::SERVICE_UNAVAILABLE;
+    state.breaker.record(&admission, unavailable);
     response
 }
 

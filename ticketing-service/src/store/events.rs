@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 
-use super::STRIPES;
+use super::stripes_for;
 use crate::error::ApiError;
 use crate::model::event::{CategoryDoc, EventDoc, EventSettings, EventTimes, NewEvent};
 use crate::time::parse_zone;
@@ -83,24 +83,19 @@ pub async fn create_event(pool: &PgPool, event: &NewEvent) -> Result<(), ApiErro
     for (position, category) in event.categories.iter().enumerate() {
         let category_id: i64 = sqlx::query_scalar(
             "INSERT INTO categories (event_id, slug, name, price, position, seats, stripes) \
-             VALUES ($1, $2, $3, $4, $5, 0, $6) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, 0, 1) RETURNING id",
         )
         .bind(event_id)
         .bind(&category.slug)
         .bind(&category.name)
         .bind(category.price)
         .bind(position as i32)
-        .bind(STRIPES)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO category_stripes (category_id, stripe, free) \
-             SELECT $1, s, 0 FROM generate_series(0, $2 - 1) AS s",
-        )
-        .bind(category_id)
-        .bind(STRIPES)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("INSERT INTO category_stripes (category_id, stripe, free) VALUES ($1, 0, 0)")
+            .bind(category_id)
+            .execute(&mut *tx)
+            .await?;
         add_seats_in(&mut tx, category_id, category.seats).await?;
     }
     tx.commit().await?;
@@ -152,10 +147,11 @@ async fn add_seats_in(
     if count == 0 {
         return Ok(());
     }
-    let seats: i32 = sqlx::query_scalar("SELECT seats FROM categories WHERE id = $1 FOR UPDATE")
-        .bind(category_id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let (seats, stripes): (i32, i32) =
+        sqlx::query_as("SELECT seats, stripes FROM categories WHERE id = $1 FOR UPDATE")
+            .bind(category_id)
+            .fetch_one(&mut **tx)
+            .await?;
     let (first, last) = (seats + 1, seats + count);
     sqlx::query(
         "INSERT INTO seats (category_id, number) SELECT $1, n FROM generate_series($2, $3) AS n",
@@ -163,6 +159,17 @@ async fn add_seats_in(
     .bind(category_id)
     .bind(first)
     .bind(last)
+    .execute(&mut **tx)
+    .await?;
+    // More seats may warrant more stripes. Stripes are only counters (a reservation records
+    // which ones it took from), so new ones simply start empty.
+    let stripes = stripes.max(stripes_for(last));
+    sqlx::query(
+        "INSERT INTO category_stripes (category_id, stripe, free) \
+         SELECT $1, s, 0 FROM generate_series(0, $2 - 1) AS s ON CONFLICT DO NOTHING",
+    )
+    .bind(category_id)
+    .bind(stripes)
     .execute(&mut **tx)
     .await?;
     // Spread the new seats evenly over the stripes.
@@ -173,12 +180,13 @@ async fn add_seats_in(
     )
     .bind(category_id)
     .bind(count)
-    .bind(STRIPES)
+    .bind(stripes)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE categories SET seats = $2 WHERE id = $1")
+    sqlx::query("UPDATE categories SET seats = $2, stripes = $3 WHERE id = $1")
         .bind(category_id)
         .bind(last)
+        .bind(stripes)
         .execute(&mut **tx)
         .await?;
     Ok(())

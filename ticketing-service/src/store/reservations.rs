@@ -11,23 +11,39 @@ use crate::error::ApiError;
 use crate::model::reservation::{visible_status, CheckedRequest, ItemDoc, ReservationDoc};
 use crate::time::format_time;
 
-/// Holds seats for a new reservation `id`; returns the hold's end.
+/// Holds seats for a new reservation `id`; returns the hold's end. With `wait`, a busy
+/// stripe is waited for instead of passed over (see `take_from_stripe`).
 pub async fn reserve<'c>(
     executor: impl PgExecutor<'c>,
     event: &str,
     id: Uuid,
     request: &CheckedRequest,
+    wait: bool,
 ) -> Result<DateTime<Utc>, ApiError> {
-    Ok(
-        sqlx::query_scalar("SELECT reserve_seats($1, $2, $3, $4, $5)")
-            .bind(event)
-            .bind(&request.categories)
-            .bind(&request.quantities)
-            .bind(id)
-            .bind(&request.email)
-            .fetch_one(executor)
-            .await?,
-    )
+    let expires_at = sqlx::query_scalar("SELECT reserve_seats($1, $2, $3, $4, $5, $6)")
+        .bind(event)
+        .bind(&request.categories)
+        .bind(&request.quantities)
+        .bind(id)
+        .bind(&request.email)
+        .bind(wait)
+        .fetch_one(executor)
+        .await?;
+    Ok(expires_at)
+}
+
+/// Gathers the seats left of the request's categories into fewer stripes.
+pub async fn rebalance<'c>(
+    executor: impl PgExecutor<'c>,
+    event: &str,
+    request: &CheckedRequest,
+) -> Result<(), ApiError> {
+    sqlx::query("SELECT rebalance_stripes($1, $2)")
+        .bind(event)
+        .bind(&request.categories)
+        .execute(executor)
+        .await?;
+    Ok(())
 }
 
 /// Expires the event's holds that are past their end; returns how many.
