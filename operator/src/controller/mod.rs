@@ -7,6 +7,8 @@
 pub mod apply;
 mod database_server;
 mod error;
+#[cfg(test)]
+mod fixtures;
 mod servers;
 pub mod tenant;
 

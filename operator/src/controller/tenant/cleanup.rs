@@ -7,6 +7,7 @@ use kube::ResourceExt;
 
 use super::super::servers::connect_admin;
 use super::super::{Context, Error};
+use super::event_warning as event;
 use crate::crd::{DatabaseServer, DeletionPolicy, Tenant};
 
 /// Runs even for a paused or invalid Tenant, and is idempotent: a Tenant that never got a
@@ -31,8 +32,21 @@ pub async fn cleanup(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
     let server = Api::<DatabaseServer>::all(ctx.client.clone())
         .get_opt(&server_name)
         .await
-        .map_err(|e| Error::kube("read", "DatabaseServer", &server_name, e))?
-        .ok_or_else(|| Error::ServerNotFound(server_name.clone()))?;
+        .map_err(|e| Error::kube("read", "DatabaseServer", &server_name, e))?;
+    let Some(server) = server else {
+        // The server's object is gone, and with it the way to reach the database: waiting
+        // would keep the Tenant terminating forever. Say so loudly and let it go.
+        tracing::warn!(tenant = %name, server = %server_name, %database,
+            "DatabaseServer no longer exists; database not dropped");
+        event(
+            ctx,
+            tenant,
+            "DatabaseNotDropped",
+            &format!("DatabaseServer {server_name} no longer exists; drop {database} by hand"),
+        )
+        .await;
+        return Ok(Action::await_change());
+    };
     let (admin, _) = connect_admin(&ctx.client, &server).await?;
     let dropped = admin
         .drop_tenant_database(&database)

@@ -4,6 +4,8 @@
 mod cleanup;
 pub mod placement;
 pub mod status;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -164,8 +166,20 @@ async fn step_database(
     let (admin, address) = connect_admin(&ctx.client, &server).await?;
 
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
-    let db_secret = secrets.get_opt(DB_SECRET).await.ok().flatten();
-    let admin_secret = secrets.get_opt(ADMIN_SECRET).await.ok().flatten();
+    // A failed read must not pass for a missing Secret: that would rotate the password,
+    // the admin token and the ticket signing key.
+    let read = |name: &'static str| {
+        let secrets = secrets.clone();
+        let namespace = namespace.clone();
+        async move {
+            secrets
+                .get_opt(name)
+                .await
+                .map_err(|e| Error::kube("read", "Secret", &format!("{namespace}/{name}"), e))
+        }
+    };
+    let db_secret = read(DB_SECRET).await?;
+    let admin_secret = read(ADMIN_SECRET).await?;
 
     // A new value of the rotation annotation, or a lost Secret, means a new password.
     let rotation = tenant.annotations().get(ROTATE_ANNOTATION).cloned();
@@ -361,6 +375,11 @@ async fn write_status(
         }
     }
     Ok(())
+}
+
+/// A Warning Event on the Tenant.
+async fn event_warning(ctx: &Context, tenant: &Tenant, reason: &str, note: &str) {
+    event(ctx, tenant, EventType::Warning, reason, note).await
 }
 
 async fn event(ctx: &Context, tenant: &Tenant, type_: EventType, reason: &str, note: &str) {
