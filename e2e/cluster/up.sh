@@ -86,6 +86,9 @@ on_failure() {
 trap on_failure EXIT
 
 mkdir -p "$STATE" "$PIDS" "$LOGS"
+# The PostgreSQL servers run as their own user and must be able to reach their data
+# directories below the state folder, whatever umask or mktemp made its parents.
+chmod o+x "$(dirname "$STATE")"
 chmod 755 "$STATE"
 
 # Waits until COMMAND succeeds, at most $TIMEOUT seconds; fails early when
