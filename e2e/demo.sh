@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
-# `make demo`: a shop on a local PostgreSQL, an event, and a ticket rush against it.
-#   demo.sh        start everything (or reuse what runs), run the rush, print the result
-#   demo.sh down   stop what demo.sh started
-# Everything listens on 127.0.0.1 and lives in .run/demo; processes are left running.
+# `make demo`: the whole platform on this machine, then a ticket rush.
+#   demo.sh        start the local Kubernetes control plane and its two PostgreSQL servers,
+#                  the operator, one Tenant; run the tenant's shop from the credentials the
+#                  operator wrote; create an event; rush it; print what happened
+#   demo.sh down   stop everything demo.sh started
+# Everything listens on 127.0.0.1; state lives in .run/ and processes keep running.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-run=${BOXOFFICE_RUN:-$root/.run}/demo
+export BOXOFFICE_RUN=${BOXOFFICE_RUN:-$root/.run}
+run=$BOXOFFICE_RUN/demo
 bin=$root/target/release
-pg_port=${DEMO_PG_PORT:-55439}
-shop_ports=(${DEMO_SHOP_PORTS:-18081 18082})
-token_file=$run/admin-token
+tenant=${DEMO_TENANT:-devoxx}
+shop_ports=(${DEMO_SHOP_PORTS:-18081 18082 18083 18084})
+metrics_port=${DEMO_OPERATOR_METRICS_PORT:-18090}
 
 stop_all() {
   if [ -f "$run/pids" ]; then
-    while read -r pid; do
-      kill -TERM "$pid" 2>/dev/null || true
-    done <"$run/pids"
+    while read -r pid; do kill -TERM "$pid" 2>/dev/null || true; done <"$run/pids"
     for _ in $(seq 50); do
       alive=0
       while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done <"$run/pids"
@@ -25,7 +26,7 @@ stop_all() {
     done
     rm -f "$run/pids"
   fi
-  "$root/e2e/scripts/pg.sh" stop "$run/pg"
+  "$root/e2e/cluster/down.sh"
 }
 
 if [ "${1:-}" = down ]; then
@@ -34,39 +35,60 @@ if [ "${1:-}" = down ]; then
   exit 0
 fi
 
+started=$(date +%s)
 mkdir -p "$run"
-[ -f "$token_file" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$token_file"
-token=$(cat "$token_file")
-db_url="postgres://postgres@127.0.0.1:$pg_port/shop"
+echo "== local Kubernetes control plane and two PostgreSQL servers (first run builds Kubernetes)"
+"$root/e2e/cluster/up.sh" >/dev/null
+set -a
+. "$BOXOFFICE_RUN/cluster/cluster.env"
+. "$BOXOFFICE_RUN/cluster/pg-1.env"; PG1_PORT=$PGPORT PG1_USER=$PGUSER PG1_PASSWORD=$PGPASSWORD
+. "$BOXOFFICE_RUN/cluster/pg-2.env"; PG2_PORT=$PGPORT PG2_USER=$PGUSER PG2_PASSWORD=$PGPASSWORD
+set +a
+unset PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE
+kubectl() { "$KUBECTL" "$@"; }
 
-echo "== PostgreSQL 15 on 127.0.0.1:$pg_port"
-"$root/e2e/scripts/pg.sh" start "$run/pg" "$pg_port"
-psql -q -h 127.0.0.1 -p "$pg_port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'shop'" \
-  | grep -q 1 || psql -q -h 127.0.0.1 -p "$pg_port" -U postgres -c "CREATE DATABASE shop"
+echo "== CRDs, DatabaseServers pg-1 and pg-2, Tenant $tenant"
+kubectl apply -f "$root/crds/boxoffice.dev_crds.yaml" >/dev/null
+kubectl wait --for condition=established --timeout=60s \
+  crd/tenants.boxoffice.dev crd/databaseservers.boxoffice.dev >/dev/null
+python3 -c 'import os, sys; sys.stdout.write(os.path.expandvars(sys.stdin.read()))' \
+  <"$root/examples/database-servers.yaml" | kubectl apply -f - >/dev/null
+kubectl apply -f "$root/examples/tenants/$tenant.yaml" >/dev/null
+
+echo "== boxoffice-operator"
+if ! curl -sf "http://127.0.0.1:$metrics_port/healthz" >/dev/null 2>&1; then
+  LOG_FORMAT=text RUST_LOG=info setsid "$bin/boxoffice-operator" run \
+    --shop-image boxoffice/ticketing-service:dev --metrics-addr "127.0.0.1:$metrics_port" \
+    --namespace boxoffice-system --identity demo >"$run/operator.log" 2>&1 </dev/null &
+  echo $! >>"$run/pids"
+fi
+kubectl wait --for=condition=Ready --timeout=120s "tenant/$tenant" >/dev/null
+namespace=tenant-$tenant
+secret() { kubectl -n "$namespace" get secret "$1" -o "jsonpath={.data.$2}" | base64 -d; }
+db_url=$(secret shop-db uri)
+token=$(secret shop-admin token)
+echo "   $tenant is Ready on $(kubectl get tenant "$tenant" -o jsonpath='{.status.databaseServer}')"
+
+echo "== the shop: ${#shop_ports[@]} ticketing-service processes standing for the pods"
 DATABASE_URL=$db_url RUST_LOG=warn "$bin/ticketing-service" migrate
-
-echo "== ticketing-service x${#shop_ports[@]}"
 shops=()
 for port in "${shop_ports[@]}"; do
   shops+=("--shop" "http://127.0.0.1:$port")
-  if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then
-    echo "   already serving on $port"
-    continue
-  fi
-  DATABASE_URL=$db_url ADMIN_TOKEN=$token LISTEN_ADDR=127.0.0.1:$port DB_POOL_SIZE=16 \
+  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && continue
+  DATABASE_URL=$db_url ADMIN_TOKEN=$token LISTEN_ADDR=127.0.0.1:$port DB_POOL_SIZE=10 \
     RUST_LOG=info setsid "$bin/ticketing-service" serve >"$run/shop-$port.log" 2>&1 </dev/null &
   echo $! >>"$run/pids"
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
     sleep 0.1
   done
-  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { echo "shop on $port not ready; see $run/shop-$port.log" >&2; exit 1; }
-  echo "   serving on http://127.0.0.1:$port"
+  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null \
+    || { echo "shop on $port not ready; see $run/shop-$port.log" >&2; exit 1; }
 done
 
 event="rush-$(date +%Y%m%d-%H%M%S)"
 api="http://127.0.0.1:${shop_ports[0]}"
-echo "== event $event: 2,000 seats in two categories, at most 10 per reservation"
+echo "== the organizer creates $event: 2,000 seats in two categories, at most 10 each"
 curl -sf -X POST "$api/admin/v1/events" -H "Authorization: Bearer $token" -d @- >/dev/null <<JSON
 {"slug": "$event", "name": "Flash sale demo", "timezone": "Europe/Brussels",
  "currency": "EUR", "maxTicketsPerReservation": 10,
@@ -74,10 +96,17 @@ curl -sf -X POST "$api/admin/v1/events" -H "Authorization: Bearer $token" -d @- 
                 {"slug": "conference", "name": "Conference only", "price": "350.00", "seats": 500}]}
 JSON
 
-echo "== the rush: 1,000 attendees, 6,000 requests of 1-10 seats"
+echo "== the rush: 1,000 attendees, 6,000 requests of 1-10 seats, over the 4 processes"
 "$bin/flash-sale" "${shops[@]}" --event "$event" --category combi --category conference \
   --clients 1000 --requests 6000 --seconds 60 >"$run/rush.json"
 curl -sf "$api/admin/v1/events/$event/stats" -H "Authorization: Bearer $token" >"$run/stats.json"
+
+echo
+echo "== what the operator made for Tenant $tenant"
+kubectl get "tenant/$tenant"
+kubectl -n "$namespace" get deployment,service,ingress,networkpolicy,resourcequota,serviceaccount,secret \
+  -l app.kubernetes.io/managed-by=boxoffice-operator
+kubectl -n "$namespace" get pods -o wide
 
 python3 - "$run/rush.json" "$run/stats.json" <<'PY'
 import json, sys
@@ -99,19 +128,23 @@ for c in stats['categories']:
     print(f"{c['slug']:<12}{c['seats']:>7}{c['held']:>7}{c['free']:>7}")
     ok &= c['held'] + c['free'] + c['awaitingPayment'] + c['sold'] == c['seats']
 held = sum(c['held'] for c in stats['categories'])
-ok &= held == rush['seatsReserved'] and rush['serverErrors'] == 0
+ok &= held == rush['seatsReserved'] and rush['serverErrors'] == 0 and rush['transportErrors'] == 0
 print()
-print("consistent: every seat is held or free, held = seats reserved, no 5xx" if ok
+print("consistent: every seat is held or free, held = seats reserved, no errors" if ok
       else "INCONSISTENT: see the figures above")
 sys.exit(0 if ok else 1)
 PY
 
-cat <<EOF
+cat <<MSG
 
-Look around (the shops keep running):
+Everything keeps running ($(( $(date +%s) - started )) s to get here). Look around:
+  export KUBECONFIG=$KUBECONFIG
+  export PATH=$KUBE_BIN:\$PATH          # kubectl v1.20.2, matching the server
+  kubectl get tenants,databaseservers
+  kubectl describe tenant $tenant
+  kubectl annotate tenant $tenant boxoffice.dev/rotate-credentials=\$(date +%s)   # rotate
   curl -s $api/api/v1/events/$event
-  curl -s -H 'Authorization: Bearer $token' $api/admin/v1/events/$event/stats
-  curl -s $api/metrics | grep reservations_total
-  logs: $run/shop-*.log      rush report: $run/rush.json
+  curl -s http://127.0.0.1:$metrics_port/metrics | grep boxoffice_operator_writes
+  logs: $run/operator.log, $run/shop-*.log; rush report: $run/rush.json
 Stop everything with: make down
-EOF
+MSG

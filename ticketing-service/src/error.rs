@@ -132,6 +132,10 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut response = problem_response(self.status(), &self.body());
+        if matches!(self, ApiError::DatabaseUnavailable(_)) {
+            // Tells the breaker this 503 is the database being away, not contention.
+            response.extensions_mut().insert(DatabaseDown);
+        }
         if self.status() == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
@@ -141,6 +145,10 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// Marks a response answered because the database could not be reached.
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseDown;
 
 /// A response carrying a problem document (or a stored one, on replay).
 pub fn problem_response(status: StatusCode, body: &serde_json::Value) -> Response {

@@ -15,6 +15,11 @@ use crate::store::reservations as store;
 /// How often a deadlock or serialization failure is retried before answering 503.
 const ATTEMPTS: u32 = 5;
 
+/// How often a request may gather a category's last seats into fewer stripes and try again.
+/// Each time it has to, other reservations took seats meanwhile, so this bounds a race that
+/// is always making progress; after the second, the request waits for busy stripes.
+const REBALANCES: u32 = 32;
+
 /// Longest `Idempotency-Key` accepted.
 pub const MAX_KEY_LEN: usize = 200;
 
@@ -38,9 +43,10 @@ pub async fn reserve(
 ) -> Result<ReservationDoc, ApiError> {
     let mut swept = false;
     let mut attempt = 1;
+    let mut rebalances = 0;
     loop {
         let id = new_reservation_id();
-        let wait = attempt == ATTEMPTS;
+        let wait = rebalances >= 2;
         match store::reserve(pool, event, id, request, wait).await {
             Ok(expires_at) => return Ok(ReservationDoc::held(id, event, request, expires_at)),
             Err(ApiError::NotEnoughSeats) if !swept => {
@@ -49,8 +55,8 @@ pub async fn reserve(
                     return Err(ApiError::NotEnoughSeats);
                 }
             }
-            Err(e) if needs_rebalance(&e) && attempt < ATTEMPTS => {
-                attempt += 1;
+            Err(e) if needs_rebalance(&e) && rebalances < REBALANCES => {
+                rebalances += 1;
                 store::rebalance(pool, event, request).await?;
             }
             Err(e) if is_retryable(&e) && attempt < ATTEMPTS => {
@@ -142,11 +148,11 @@ async fn try_reserve_idempotent(
     }
 
     let mut swept = false;
-    let mut attempt = 1;
+    let mut rebalances = 0;
     let outcome = loop {
         let mut savepoint = (&mut *tx).begin().await?;
         let id = new_reservation_id();
-        let wait = attempt == ATTEMPTS;
+        let wait = rebalances >= 2;
         match store::reserve(&mut *savepoint, event, id, checked, wait).await {
             Ok(expires_at) => {
                 savepoint.commit().await?;
@@ -170,9 +176,9 @@ async fn try_reserve_idempotent(
             }
             // In this transaction the rebalance's locks are held until the reservation
             // commits, which serialises a few requests but never waits while holding one.
-            Err(e) if needs_rebalance(&e) && attempt < ATTEMPTS => {
+            Err(e) if needs_rebalance(&e) && rebalances < REBALANCES => {
                 savepoint.rollback().await?;
-                attempt += 1;
+                rebalances += 1;
                 store::rebalance(&mut *tx, event, checked).await?;
             }
             Err(e) => return Err(e),

@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::PgPool;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, DatabaseDown};
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 
 #[derive(Clone)]
@@ -120,7 +120,7 @@ async fn guard_database(State(state): State<AppState>, request: Request, next: N
             .into_response();
     }
     let response = next.run(request).await;
-    let unavailable = response.status() == StatusCode::SERVICE_UNAVAILABLE;
+    let unavailable = response.extensions().get::<DatabaseDown>().is_some();
     state.breaker.record(&admission, unavailable);
     response
 }
