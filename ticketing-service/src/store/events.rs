@@ -52,30 +52,21 @@ fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<StoredEvent, ApiError> 
 /// A slug already taken answers `conflict`.
 pub async fn create_event(pool: &PgPool, event: &NewEvent) -> Result<(), ApiError> {
     let mut tx = pool.begin().await?;
-    let s = &event.settings;
-    let t = &s.times;
-    let inserted = sqlx::query_scalar::<_, i64>(
-        "INSERT INTO events (slug, name, timezone, currency, starts_at, ends_at, \
-         sale_starts_at, sale_ends_at, check_in_opens_at, check_in_closes_at, \
-         max_tickets_per_reservation, reservation_timeout_seconds, payment_deadline_hours) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-         ON CONFLICT (slug) DO NOTHING RETURNING id",
+    let inserted = bind_settings(
+        sqlx::query(
+            "INSERT INTO events (slug, name, timezone, currency, starts_at, ends_at, \
+             sale_starts_at, sale_ends_at, check_in_opens_at, check_in_closes_at, \
+             max_tickets_per_reservation, reservation_timeout_seconds, payment_deadline_hours) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (slug) DO NOTHING RETURNING id",
+        )
+        .bind(&event.slug),
+        &event.settings,
     )
-    .bind(&event.slug)
-    .bind(&s.name)
-    .bind(s.timezone.name())
-    .bind(&s.currency)
-    .bind(t.starts_at)
-    .bind(t.ends_at)
-    .bind(t.sale_starts_at)
-    .bind(t.sale_ends_at)
-    .bind(t.check_in_opens_at)
-    .bind(t.check_in_closes_at)
-    .bind(s.max_tickets_per_reservation)
-    .bind(s.reservation_timeout_seconds)
-    .bind(s.payment_deadline_hours)
     .fetch_optional(&mut *tx)
-    .await?;
+    .await?
+    .map(|row| row.try_get::<i64, _>("id"))
+    .transpose()?;
     let Some(event_id) = inserted else {
         return Err(ApiError::Conflict("conflict"));
     };
@@ -245,29 +236,39 @@ pub async fn update_settings(
     event_id: i64,
     s: &EventSettings,
 ) -> Result<(), ApiError> {
-    let t = &s.times;
-    sqlx::query(
-        "UPDATE events SET name = $2, timezone = $3, currency = $4, starts_at = $5, \
-         ends_at = $6, sale_starts_at = $7, sale_ends_at = $8, check_in_opens_at = $9, \
-         check_in_closes_at = $10, max_tickets_per_reservation = $11, \
-         reservation_timeout_seconds = $12, payment_deadline_hours = $13 WHERE id = $1",
+    bind_settings(
+        sqlx::query(
+            "UPDATE events SET name = $2, timezone = $3, currency = $4, starts_at = $5, \
+             ends_at = $6, sale_starts_at = $7, sale_ends_at = $8, check_in_opens_at = $9, \
+             check_in_closes_at = $10, max_tickets_per_reservation = $11, \
+             reservation_timeout_seconds = $12, payment_deadline_hours = $13 WHERE id = $1",
+        )
+        .bind(event_id),
+        s,
     )
-    .bind(event_id)
-    .bind(&s.name)
-    .bind(s.timezone.name())
-    .bind(&s.currency)
-    .bind(t.starts_at)
-    .bind(t.ends_at)
-    .bind(t.sale_starts_at)
-    .bind(t.sale_ends_at)
-    .bind(t.check_in_opens_at)
-    .bind(t.check_in_closes_at)
-    .bind(s.max_tickets_per_reservation)
-    .bind(s.reservation_timeout_seconds)
-    .bind(s.payment_deadline_hours)
     .execute(pool)
     .await?;
     Ok(())
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds `$2` to `$13`: an event's settings, in the column order both statements use.
+fn bind_settings<'q>(query: PgQuery<'q>, s: &'q EventSettings) -> PgQuery<'q> {
+    let t = &s.times;
+    query
+        .bind(&s.name)
+        .bind(s.timezone.name())
+        .bind(&s.currency)
+        .bind(t.starts_at)
+        .bind(t.ends_at)
+        .bind(t.sale_starts_at)
+        .bind(t.sale_ends_at)
+        .bind(t.check_in_opens_at)
+        .bind(t.check_in_closes_at)
+        .bind(s.max_tickets_per_reservation)
+        .bind(s.reservation_timeout_seconds)
+        .bind(s.payment_deadline_hours)
 }
 
 #[derive(Debug, Serialize)]
