@@ -80,15 +80,18 @@ pub fn classify(error: sqlx::Error) -> ApiError {
     ApiError::Internal(error.to_string())
 }
 
-/// A lost, refused or exhausted connection, or a server shutting down or starting up.
+/// A lost, refused or exhausted connection, a server shutting down or starting up, or a
+/// database the shop cannot log in to (its password rotated under it, or the database
+/// dropped): the shop cannot serve, and retrying later is the right answer for a client.
 pub fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.to_string()).unwrap_or_default();
             code.starts_with("08")
+                || code.starts_with("28")
                 || matches!(
                     code.as_str(),
-                    "57P01" | "57P02" | "57P03" | "53300" | "53400"
+                    "57P01" | "57P02" | "57P03" | "53300" | "53400" | "3D000"
                 )
         }
         sqlx::Error::Io(_)
