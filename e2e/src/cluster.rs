@@ -4,9 +4,10 @@
 //! `/tmp`, so it never meets a cluster someone else started, and reads the env files it
 //! writes. Dropping the [`Cluster`] runs `down.sh`, which stops every process of that
 //! cluster by its recorded pid. [`OperatorProcess`] runs `boxoffice-operator` as a child
-//! process with the cluster's admin kubeconfig; it is stopped when dropped.
+//! process with the cluster's admin kubeconfig; it is stopped when dropped. Several
+//! replicas can run side by side, each with its own log and metrics port.
 //!
-//! After a failure (a panicking test) the component logs and the operator's log are kept
+//! After a failure (a panicking test) the component logs and the operators' logs are kept
 //! in the run directory, whose path is printed.
 
 use std::collections::BTreeMap;
@@ -15,7 +16,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
@@ -249,7 +250,19 @@ impl OperatorProcess {
         shop_image: &str,
         extra_args: &[&str],
     ) -> Result<OperatorProcess> {
-        let log = cluster.run_dir().join("operator.log");
+        Self::start_named(cluster, "operator", binary, shop_image, extra_args)
+    }
+
+    /// Like [`OperatorProcess::start`], logging to `<name>.log` instead: one name per
+    /// replica, so replicas running side by side write separate logs.
+    pub fn start_named(
+        cluster: &Cluster,
+        name: &str,
+        binary: &Path,
+        shop_image: &str,
+        extra_args: &[&str],
+    ) -> Result<OperatorProcess> {
+        let log = cluster.run_dir().join(format!("{name}.log"));
         let file = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -298,6 +311,11 @@ impl OperatorProcess {
         )
     }
 
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn metrics_addr(&self) -> SocketAddr {
         self.metrics_addr
     }
@@ -335,24 +353,23 @@ impl OperatorProcess {
         }
     }
 
-    /// SIGTERM, then SIGKILL after 10 s.
-    pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
+    /// SIGTERM, then SIGKILL after 10 s; how it exited, or `None` when it was already
+    /// stopped.
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(child.id().to_string())
             .status();
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(10) {
-            if matches!(child.try_wait(), Ok(Some(_))) {
-                return;
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = child.kill();
-        let _ = child.wait();
+        child.wait().ok()
     }
 }
 

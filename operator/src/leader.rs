@@ -20,6 +20,9 @@ pub struct LeaseConfig {
     pub identity: String,
     pub duration: Duration,
     pub renew_every: Duration,
+    /// A leader that has not renewed for this long stops leading; shorter than `duration`,
+    /// so it stops before another replica may take over.
+    pub renew_deadline: Duration,
 }
 
 /// Waits until this replica holds the Lease.
@@ -44,23 +47,47 @@ pub async fn acquire(client: &Client, config: &LeaseConfig) {
 
 /// Renews the Lease until it is lost or cannot be renewed in time; then returns.
 pub async fn hold(client: &Client, config: &LeaseConfig) {
+    // Measured from before the request, as the renewTime it writes is.
     let mut last_renewal = tokio::time::Instant::now();
     loop {
         tokio::time::sleep(config.renew_every).await;
-        match try_acquire(client, config).await {
-            Ok(true) => last_renewal = tokio::time::Instant::now(),
-            Ok(false) => {
+        let attempt = tokio::time::Instant::now();
+        let renewed = tokio::time::timeout(config.renew_every, try_acquire(client, config)).await;
+        match renewed {
+            Ok(Ok(true)) => last_renewal = attempt,
+            Ok(Ok(false)) => {
                 tracing::error!(lease = %config.name, "lost the lease to another replica");
                 return;
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not renew the lease");
-                if last_renewal.elapsed() >= config.duration {
-                    tracing::error!(lease = %config.name, "lease expired without renewal");
-                    return;
-                }
-            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not renew the lease"),
+            Err(_) => tracing::warn!("renewing the lease timed out"),
         }
+        if last_renewal.elapsed() + config.renew_every >= config.renew_deadline {
+            tracing::error!(lease = %config.name, "could not renew the lease in time");
+            return;
+        }
+    }
+}
+
+/// Gives the Lease up on a clean shutdown, so a standby takes over at once instead of
+/// waiting for it to expire. Best effort: the Lease expires anyway.
+pub async fn release(client: &Client, config: &LeaseConfig) {
+    let api: Api<Lease> = Api::namespaced(client.clone(), &config.namespace);
+    let Ok(Some(mut lease)) = api.get_opt(&config.name).await else {
+        return;
+    };
+    let spec = lease.spec.get_or_insert_with(Default::default);
+    if spec.holder_identity.as_deref() != Some(config.identity.as_str()) {
+        return;
+    }
+    spec.holder_identity = None;
+    spec.renew_time = None;
+    match api
+        .replace(&config.name, &PostParams::default(), &lease)
+        .await
+    {
+        Ok(_) => tracing::info!(lease = %config.name, "lease released"),
+        Err(e) => tracing::warn!(error = %e, "could not release the lease"),
     }
 }
 

@@ -139,7 +139,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         name: "boxoffice-operator".into(),
         identity: identity.clone(),
         duration: Duration::from_secs(15),
-        renew_every: Duration::from_secs(4),
+        renew_every: Duration::from_secs(2),
+        renew_deadline: Duration::from_secs(10),
     };
     if args.leader_election {
         tokio::select! {
@@ -157,6 +158,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let lost = {
         let client = client.clone();
         let election = args.leader_election;
+        let lease = lease.clone();
         async move {
             if election {
                 leader::hold(&client, &lease).await;
@@ -176,6 +178,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     };
     let _ = stop_tx.send(());
     let _ = controllers.await;
+    if args.leader_election && !lost_lease {
+        leader::release(&client, &lease).await;
+    }
     if lost_lease {
         anyhow::bail!("lost the leader lease; exiting so a fresh replica takes over");
     }
