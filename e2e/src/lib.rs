@@ -5,6 +5,7 @@
 //! process is stopped when its handle is dropped, so a failing test leaves nothing behind.
 
 pub mod cluster;
+pub mod ledger;
 pub mod load;
 pub mod net;
 pub mod pg;

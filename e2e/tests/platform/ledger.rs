@@ -49,8 +49,7 @@ pub async fn seat_ledger(url: &str) -> Ledger {
     loop {
         let waiting = count(
             &mut db,
-            "SELECT count(*) FROM reservations WHERE NOT seats_assigned
-             AND status IN ('held', 'awaitingPayment', 'paid')",
+            boxoffice_e2e::ledger::RESERVATIONS_WAITING_FOR_SEATS,
         )
         .await;
         if waiting == 0 {
@@ -63,28 +62,9 @@ pub async fn seat_ledger(url: &str) -> Ledger {
         tokio::time::sleep(poll::POLL).await;
     }
 
-    let orphans = count(
-        &mut db,
-        "SELECT count(*) FROM seats s WHERE s.reservation_id IS NOT NULL
-         AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.id = s.reservation_id)",
-    )
-    .await;
+    let orphans = count(&mut db, boxoffice_e2e::ledger::SEATS_OF_NO_RESERVATION).await;
     assert_eq!(orphans, 0, "seat rows given to no existing reservation");
-    let mismatched = count(
-        &mut db,
-        "WITH took AS (
-             SELECT r.id, a.category, sum(a.quantity) AS n
-             FROM reservations r,
-                  unnest(r.alloc_categories, r.alloc_quantities) AS a(category, quantity)
-             WHERE r.status IN ('held', 'awaitingPayment', 'paid')
-             GROUP BY 1, 2),
-         given AS (
-             SELECT reservation_id AS id, category_id AS category, count(*) AS n
-             FROM seats WHERE reservation_id IS NOT NULL GROUP BY 1, 2)
-         SELECT count(*) FROM took FULL JOIN given USING (id, category)
-         WHERE coalesce(took.n, 0) <> coalesce(given.n, 0)",
-    )
-    .await;
+    let mismatched = count(&mut db, boxoffice_e2e::ledger::SEAT_ROWS_NOT_AS_TAKEN).await;
     assert_eq!(
         mismatched, 0,
         "(reservation, category) pairs whose seat rows differ from the seats it took"

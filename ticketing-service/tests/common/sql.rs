@@ -40,34 +40,14 @@ pub struct SeatTotals {
 pub async fn assert_seats_consistent(db: &PgPool) -> SeatTotals {
     wait_for_seat_rows(db).await;
 
-    let orphans = count(
-        db,
-        "SELECT count(*) FROM seats s
-         WHERE s.reservation_id IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.id = s.reservation_id)",
-    )
-    .await;
+    let orphans = count(db, boxoffice_e2e::ledger::SEATS_OF_NO_RESERVATION).await;
     assert_eq!(
         orphans, 0,
         "seats given to a reservation that does not exist"
     );
 
     // Only live reservations may hold seat rows, and exactly what they took.
-    let mismatched = count(
-        db,
-        "WITH took AS (
-             SELECT r.id, a.category, sum(a.quantity) AS n
-             FROM reservations r,
-                  unnest(r.alloc_categories, r.alloc_quantities) AS a(category, quantity)
-             WHERE r.status IN ('held', 'awaitingPayment', 'paid')
-             GROUP BY 1, 2),
-         holds AS (
-             SELECT reservation_id AS id, category_id AS category, count(*) AS n
-             FROM seats WHERE reservation_id IS NOT NULL GROUP BY 1, 2)
-         SELECT count(*) FROM took FULL JOIN holds USING (id, category)
-         WHERE coalesce(took.n, 0) <> coalesce(holds.n, 0)",
-    )
-    .await;
+    let mismatched = count(db, boxoffice_e2e::ledger::SEAT_ROWS_NOT_AS_TAKEN).await;
     assert_eq!(
         mismatched, 0,
         "(reservation, category) pairs whose seat rows differ from what it took"
@@ -129,8 +109,7 @@ pub async fn assert_seats_consistent(db: &PgPool) -> SeatTotals {
 
 /// Waits until no live reservation is waiting for its seat rows.
 pub async fn wait_for_seat_rows(db: &PgPool) {
-    let sql = "SELECT count(*) FROM reservations
-               WHERE NOT seats_assigned AND status IN ('held', 'awaitingPayment', 'paid')";
+    let sql = boxoffice_e2e::ledger::RESERVATIONS_WAITING_FOR_SEATS;
     let start = Instant::now();
     loop {
         let waiting = count(db, sql).await;
