@@ -89,3 +89,26 @@ still_alive() {
         echo "$pid $start"
     done
 }
+
+# Waits until COMMAND succeeds, at most $TIMEOUT seconds; fails early when
+# the component it waits for has died.
+wait_for() {
+    local what=$1 component=$2
+    shift 2
+    local deadline=$((SECONDS + TIMEOUT))
+    while ((SECONDS < deadline)); do
+        if "$@" >/dev/null 2>&1; then
+            log "$what ready"
+            return 0
+        fi
+        if ! component_pid "$component" >/dev/null; then
+            log "$what exited; last lines of $LOGS/$component.log:"
+            tail -n 20 "$LOGS/$component.log" >&2 || true
+            return 1
+        fi
+        sleep 0.3
+    done
+    log "$what not ready after ${TIMEOUT}s; last lines of $LOGS/$component.log:"
+    tail -n 20 "$LOGS/$component.log" >&2 || true
+    return 1
+}

@@ -89,22 +89,8 @@ start_server() {
     # logs/NAME.log, recorded as "PID START_TIME" in pids/NAME.pid.
     (cd "$STATE/$name" && start_component "$name" setpriv --reuid="$PG_USER" --regid="$PG_USER" \
         --init-groups -- "$PG_BIN/postgres" -D "$data")
-    local deadline=$((SECONDS + UP_TIMEOUT))
-    while ((SECONDS < deadline)); do
-        if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -t 1; then
-            log "$name running again on :$port (pid $(component_pid "$name" || echo '?'))"
-            return 0
-        fi
-        if ! component_pid "$name" >/dev/null; then
-            log "$name exited; last lines of $LOGS/$name.log:"
-            tail -n 20 "$LOGS/$name.log" >&2 || true
-            return 1
-        fi
-        sleep 0.2
-    done
-    log "$name not ready after ${UP_TIMEOUT}s; last lines of $LOGS/$name.log:"
-    tail -n 20 "$LOGS/$name.log" >&2 || true
-    return 1
+    TIMEOUT=$UP_TIMEOUT wait_for "$name on :$port" "$name" \
+        "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -t 1
 }
 
 case $cmd in
