@@ -29,7 +29,7 @@ demo: build ## start a shop on a local PostgreSQL and run a ticket rush against 
 down: ## stop everything `make demo` started
 	@e2e/demo.sh down
 
-bench: build ## throughput and latency beside alf.io's reservation statement
+bench: build ## throughput beside alf.io, latency at 2,000 req/s, the rush at 4 sizes
 	@e2e/bench.sh
 
 cluster-up: ## build (once, cached) and start the local Kubernetes control plane

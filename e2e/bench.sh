@@ -1,22 +1,39 @@
 #!/usr/bin/env bash
-# `make bench`: committed reservations per second over HTTP at 16, 64 and 256 clients on a
-# 2,000,000-seat event, beside pgbench running alf.io's reservation statement on a
-# 2,000,000-seat table, in the same PostgreSQL, in the same run. Prints one table and
-# writes bench/results/<date>.json.
+# `make bench`: everything on one PostgreSQL 15 (fsync on) with 4 shop processes (a
+# tenant's 4 replicas) and the load generator, on this machine:
 #
-# BENCH_SECONDS (default 20) sets each step's length; BENCH_SHOPS (default 4) the number
-# of shop processes (a tenant's 4 replicas); BENCH_CLIENTS the client counts.
+#   throughput  committed reservations/s (201 only) at 16, 64 and 256 clients on a
+#               2,000,000-seat event, beside pgbench running alf.io's reservation statement
+#               on a 2,000,000-seat table at the same client counts;
+#   latency     an open model at 2,000 requests/s for 60 s on a fresh 2,000,000-seat event;
+#   the rush    2,000 seats in two categories, at most 10 a reservation, 20,000 requests,
+#               at 100, 500, 1,000 (the standard rush) and 2,000 attendees.
+#
+# Every run ends with flash-sale's correctness check (admin API and database). Prints one
+# table and writes bench/results/<date>.json with the charts beside it; exits non-zero on
+# any 5xx, transport error or failed check.
+#
+#   BENCH_SECONDS (20) each throughput step   BENCH_CLIENTS ("16 64 256")
+#   BENCH_RATE (2000) and BENCH_RATE_SECONDS (60) the open model
+#   BENCH_ATTENDEES ("100 500 1000 2000") the rush sizes   BENCH_SHOPS (4)
+#   BENCH_OUT (bench/results) where the results and charts go
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 run=${BOXOFFICE_RUN:-$root/.run}/bench
 bin=$root/target/release
+out=${BENCH_OUT:-$root/bench/results}
+name=$(date -u +%Y-%m-%d)
 seconds=${BENCH_SECONDS:-20}
+rate=${BENCH_RATE:-2000}
+rate_seconds=${BENCH_RATE_SECONDS:-60}
 shop_count=${BENCH_SHOPS:-4}
-clients=(${BENCH_CLIENTS:-16 64 256})
+read -ra clients <<<"${BENCH_CLIENTS:-16 64 256}"
+read -ra attendees <<<"${BENCH_ATTENDEES:-100 500 1000 2000}"
 pg_port=${BENCH_PG_PORT:-55440}
 psql=(psql -q -X -h 127.0.0.1 -p "$pg_port" -U postgres)
 token=bench-token
+db_url="postgres://postgres@127.0.0.1:$pg_port/shop"
 pids=()
 
 cleanup() {
@@ -26,8 +43,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Thousands of attendees hold a connection each.
+ulimit -n 20000 2>/dev/null || true
 rm -rf "$run"
-mkdir -p "$run" "$root/bench/results"
+mkdir -p "$run" "$out"
 echo "== PostgreSQL 15 (fsync on) on 127.0.0.1:$pg_port"
 "$root/e2e/scripts/pg.sh" start "$run/pg" "$pg_port"
 "${psql[@]}" -c "CREATE DATABASE shop" -c "CREATE DATABASE alfio"
@@ -36,7 +55,6 @@ echo "== alf.io's table: 2,000,000 free seats"
 "${psql[@]}" -d alfio -f "$root/e2e/bench/alfio-schema.sql"
 
 echo "== $shop_count shop processes"
-db_url="postgres://postgres@127.0.0.1:$pg_port/shop"
 DATABASE_URL=$db_url RUST_LOG=warn "$bin/ticketing-service" migrate
 shops=()
 for i in $(seq "$shop_count"); do
@@ -48,65 +66,61 @@ for i in $(seq "$shop_count"); do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 done
 
-echo "== event with 2,000,000 seats"
-start=$(date +%s%N)
-curl -sf -X POST "http://127.0.0.1:18181/admin/v1/events" -H "Authorization: Bearer $token" \
-  -d '{"slug": "large", "name": "Large", "timezone": "Europe/Brussels", "currency": "EUR",
-       "categories": [{"slug": "combi", "name": "Combi", "price": "550.00", "seats": 2000000}]}' \
-  >/dev/null
-echo "   created in $(( ($(date +%s%N) - start) / 1000000 )) ms"
-"${psql[@]}" -d shop -c "VACUUM ANALYZE"
+# create_event SLUG CATEGORY:SEATS...
+create_event() {
+  local slug=$1 categories="" c
+  shift
+  for c in "$@"; do
+    categories+="${categories:+,}{\"slug\":\"${c%%:*}\",\"name\":\"${c%%:*}\",\"price\":\"550.00\",\"seats\":${c##*:}}"
+  done
+  local start
+  start=$(date +%s%N)
+  curl -sf -X POST "http://127.0.0.1:18181/admin/v1/events" -H "Authorization: Bearer $token" \
+    -d "{\"slug\":\"$slug\",\"name\":\"$slug\",\"timezone\":\"Europe/Brussels\",\"currency\":\"EUR\",
+         \"maxTicketsPerReservation\":10,\"categories\":[$categories]}" >/dev/null
+  echo "   event $slug ($*) created in $(( ($(date +%s%N) - start) / 1000000 )) ms"
+}
 
+# flash_sale OUTPUT ARGS...: a rush, checked against the admin API and the database.
+flash_sale() {
+  local output=$1
+  shift
+  "$bin/flash-sale" "${shops[@]}" --admin-token "$token" --database-url "$db_url" --quiet \
+    "$@" >"$run/$output.json" || echo "   flash-sale reported a problem; see $run/$output.json"
+}
+
+echo "== throughput: event with 2,000,000 seats"
+create_event large combi:2000000
+"${psql[@]}" -d shop -c "VACUUM ANALYZE"
 for c in "${clients[@]}"; do
   echo "== $c clients: Boxoffice over HTTP, ${seconds}s"
-  "$bin/flash-sale" "${shops[@]}" --event large --category combi --clients "$c" \
-    --requests 100000000 --seconds "$seconds" --quiet >"$run/ours-$c.json"
+  flash_sale "throughput-$c" --event large --category combi --clients "$c" \
+    --requests 100000000 --seconds "$seconds"
   sleep 2
   echo "== $c clients: alf.io's statement with pgbench, ${seconds}s"
   pgbench -h 127.0.0.1 -p "$pg_port" -U postgres -n -M prepared -c "$c" -j 2 -T "$seconds" \
     -f "$root/e2e/bench/alfio-reserve.sql" alfio >"$run/alfio-$c.txt" 2>&1
   sleep 2
 done
-"${psql[@]}" -d shop -Atc "SELECT count(*) FROM reservations WHERE NOT seats_assigned" \
-  >"$run/unassigned.txt"
 
-python3 - "$run" "$root/bench/results" "${clients[@]}" <<'PY'
-import datetime, json, os, re, sys
-run, out, clients = sys.argv[1], sys.argv[2], sys.argv[3:]
-rows = []
-for c in clients:
-    ours = json.load(open(f"{run}/ours-{c}.json"))
-    text = open(f"{run}/alfio-{c}.txt").read()
-    m = re.search(r"tps = ([0-9.]+)", text)
-    alfio = float(m.group(1)) if m else 0.0
-    rows.append({
-        "clients": int(c),
-        "boxofficeReservationsPerSecond": round(ours["reservationsPerSecond"], 1),
-        "boxofficeRequestsPerSecond": round(ours["requestsPerSecond"], 1),
-        "boxofficeP50Ms": round(ours["latencyMs"]["p50"], 2),
-        "boxofficeP99Ms": round(ours["latencyMs"]["p99"], 2),
-        "boxofficeServerErrors": ours["serverErrors"],
-        "boxofficeOutcomes": ours["outcomes"],
-        "alfioTps": round(alfio, 1),
-        "ratio": round(ours["reservationsPerSecond"] / alfio, 1) if alfio else None,
-    })
-print()
-print(f"{'clients':>8} {'Boxoffice res/s':>16} {'p50 ms':>8} {'p99 ms':>8} {'5xx':>5} "
-      f"{'alf.io tps':>11} {'ratio':>7}")
-for r in rows:
-    print(f"{r['clients']:>8} {r['boxofficeReservationsPerSecond']:>16.0f} "
-          f"{r['boxofficeP50Ms']:>8.1f} {r['boxofficeP99Ms']:>8.1f} "
-          f"{r['boxofficeServerErrors']:>5} {r['alfioTps']:>11.0f} {r['ratio']:>6}x")
-unassigned = int(open(f"{run}/unassigned.txt").read().strip() or 0)
-print(f"\nreservations still waiting for seat rows at the end: {unassigned}")
-result = {
-    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    "machine": {"cores": os.cpu_count()},
-    "throughput": rows,
-    "unassignedAtEnd": unassigned,
-}
-os.makedirs(out, exist_ok=True)
-path = f"{out}/{datetime.date.today().isoformat()}.json"
-json.dump(result, open(path, "w"), indent=2)
-print(f"written to {path}")
-PY
+echo "== latency: $rate requests/s for ${rate_seconds}s (open model) on a fresh 2,000,000-seat event"
+create_event steady combi:2000000
+"${psql[@]}" -d shop -c "VACUUM ANALYZE"
+flash_sale latency --event steady --category combi --rate "$rate" --seconds "$rate_seconds" \
+  --requests $((rate * rate_seconds)) --charts "$out/$name-open" \
+  --title "$rate requests/s for ${rate_seconds}s, open model, 4 shops"
+
+for a in "${attendees[@]}"; do
+  echo "== the rush: $a attendees, 20,000 requests, 2,000 seats in two categories"
+  create_event "rush-$a" combi:1600 conference:400
+  charts=()
+  [ "$a" = 1000 ] && charts=(--charts "$out/$name-rush" --title "The standard rush: 1,000 attendees, 20,000 requests, 2,000 seats")
+  flash_sale "rush-$a" --event "rush-$a" --category combi --category conference \
+    --clients "$a" --requests 20000 --seconds 300 "${charts[@]}"
+  sleep 1
+done
+
+"$bin/bench-report" --run "$run" --out "$out" --name "$name" \
+  --fact "shops=$shop_count" --fact "seconds=$seconds" --fact "rate=$rate" \
+  --fact "postgres=$("${psql[@]}" -Atc 'SHOW server_version')" \
+  --fact "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

@@ -98,7 +98,10 @@ JSON
 
 echo "== the rush: 1,000 attendees, 6,000 requests of 1-10 seats, over the 4 processes"
 "$bin/flash-sale" "${shops[@]}" --event "$event" --category combi --category conference \
-  --clients 1000 --requests 6000 --seconds 60 >"$run/rush.json"
+  --clients 1000 --requests 6000 --seconds 60 \
+  --admin-token "$token" --database-url "$db_url" \
+  --charts "$run/rush" --title "make demo: 1,000 attendees, 6,000 requests, 4 shop processes" \
+  >"$run/rush.json" || true
 curl -sf "$api/admin/v1/events/$event/stats" -H "Authorization: Bearer $token" >"$run/stats.json"
 
 echo
@@ -129,7 +132,11 @@ for c in stats['categories']:
     ok &= c['held'] + c['free'] + c['awaitingPayment'] + c['sold'] == c['seats']
 held = sum(c['held'] for c in stats['categories'])
 ok &= held == rush['seatsReserved'] and rush['serverErrors'] == 0 and rush['transportErrors'] == 0
+check = rush['check']
+ok &= check['passed']
 print()
+print(f"flash-sale's check ({', '.join(check['checked'])}): "
+      + ("passed" if check['passed'] else "FAILED: " + "; ".join(check['violations'])))
 print("consistent: every seat is held or free, held = seats reserved, no errors" if ok
       else "INCONSISTENT: see the figures above")
 sys.exit(0 if ok else 1)
@@ -146,5 +153,6 @@ Everything keeps running ($(( $(date +%s) - started )) s to get here). Look arou
   curl -s $api/api/v1/events/$event
   curl -s http://127.0.0.1:$metrics_port/metrics | grep boxoffice_operator_writes
   logs: $run/operator.log, $run/shop-*.log; rush report: $run/rush.json
+  charts of the rush: $run/rush-timeline.svg, $run/rush-latency.svg
 Stop everything with: make down
 MSG

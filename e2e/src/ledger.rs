@@ -25,3 +25,31 @@ pub const SEAT_ROWS_NOT_AS_TAKEN: &str = "WITH took AS ( \
          FROM seats WHERE reservation_id IS NOT NULL GROUP BY 1, 2) \
      SELECT count(*) FROM took FULL JOIN given USING (id, category) \
      WHERE coalesce(took.n, 0) <> coalesce(given.n, 0)";
+
+/// Categories whose live reservations hold more seats than the category has: oversell.
+pub const OVERSOLD_CATEGORIES: &str = "SELECT count(*) FROM categories c \
+     WHERE c.seats < (SELECT coalesce(sum(a.quantity), 0) \
+         FROM reservations r, \
+              unnest(r.alloc_categories, r.alloc_quantities) AS a(category, quantity) \
+         WHERE r.status IN ('held', 'awaitingPayment', 'paid') AND a.category = c.id)";
+
+/// Categories whose free counters disagree with their seat rows that nobody holds. Only
+/// meaningful once [`RESERVATIONS_WAITING_FOR_SEATS`] is 0 in the same snapshot.
+pub const FREE_COUNTERS_NOT_SEAT_ROWS: &str = "SELECT count(*) FROM categories c \
+     WHERE (SELECT coalesce(sum(free), 0) FROM category_stripes s WHERE s.category_id = c.id) \
+        <> (SELECT count(*) FROM seats s \
+            WHERE s.category_id = c.id AND s.reservation_id IS NULL)";
+
+/// Every invariant above but the waiting count, by name, for checkers that run them all.
+pub const INVARIANTS: [(&str, &str); 4] = [
+    ("seat rows of no reservation", SEATS_OF_NO_RESERVATION),
+    (
+        "seat rows not as taken off the counters",
+        SEAT_ROWS_NOT_AS_TAKEN,
+    ),
+    ("oversold categories", OVERSOLD_CATEGORIES),
+    (
+        "free counters not matching free seat rows",
+        FREE_COUNTERS_NOT_SEAT_ROWS,
+    ),
+];

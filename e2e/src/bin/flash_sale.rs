@@ -1,15 +1,20 @@
-//! `flash-sale`: replays a ticket rush against one or more shops and prints a JSON report.
+//! `flash-sale`: replays a ticket rush against one or more shops, checks the shop's ledger
+//! afterwards, and prints a JSON report; optionally draws the rush and its latencies as SVG.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
-use boxoffice_e2e::load::{run, LoadModel, RushPlan};
+use anyhow::Context;
+use boxoffice_e2e::load::{self, CheckReport, CheckTarget, LoadModel, RushPlan, RushReport};
 use clap::Parser;
+use serde::Serialize;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "flash-sale",
     version,
-    about = "Replay a ticket rush against Boxoffice shops"
+    about = "Replay a ticket rush against Boxoffice shops and check they sold no seat twice"
 )]
 struct Args {
     /// Shop base URL; repeat for several shops (used round robin).
@@ -40,13 +45,35 @@ struct Args {
     /// Seed of the attendees' choices, for a reproducible rush.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
+    /// The shop's admin token: after the rush, check the event's statistics add up.
+    #[arg(long, env = "FLASH_SALE_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// The shop's database: after the rush, check the seat ledger and every 201.
+    #[arg(long, env = "FLASH_SALE_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// How long the check waits for seat rows to catch up with the reservations.
+    #[arg(long, default_value_t = 60.0)]
+    settle_seconds: f64,
+    /// Write `<PREFIX>-timeline.svg` and `<PREFIX>-latency.svg`.
+    #[arg(long, value_name = "PREFIX")]
+    charts: Option<PathBuf>,
+    /// Title of the charts.
+    #[arg(long, default_value = "flash sale")]
+    title: String,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
 }
 
+#[derive(Serialize)]
+struct Output<'a> {
+    #[serde(flatten)]
+    rush: &'a RushReport,
+    check: &'a CheckReport,
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let args = Args::parse();
     let model = match args.rate {
         Some(rate) => LoadModel::Open { rate },
@@ -54,13 +81,14 @@ async fn main() -> anyhow::Result<()> {
             clients: args.clients,
         },
     };
+    let shops: Vec<String> = args
+        .shops
+        .iter()
+        .map(|s| s.trim_end_matches('/').to_string())
+        .collect();
     let plan = RushPlan {
-        shops: args
-            .shops
-            .iter()
-            .map(|s| s.trim_end_matches('/').to_string())
-            .collect(),
-        event: args.event,
+        shops: shops.clone(),
+        event: args.event.clone(),
         categories: args.categories,
         min_quantity: args.min_quantity,
         max_quantity: args.max_quantity,
@@ -70,7 +98,35 @@ async fn main() -> anyhow::Result<()> {
         seed: args.seed,
         progress: !args.quiet,
     };
-    let report = run(plan).await?;
-    println!("{}", serde_json::to_string_pretty(&report)?);
-    Ok(())
+    let rush = load::run(plan).await?;
+
+    let target = CheckTarget {
+        admin: args.admin_token.map(|token| (shops[0].clone(), token)),
+        database_url: args.database_url,
+        event: args.event,
+        settle: Duration::from_secs_f64(args.settle_seconds),
+    };
+    let check = load::check(&target, &rush.reserved, rush.reserved_reservations).await;
+
+    if let Some(prefix) = &args.charts {
+        let write = |suffix: &str, svg: String| {
+            let path = PathBuf::from(format!("{}-{suffix}.svg", prefix.display()));
+            std::fs::write(&path, svg).with_context(|| format!("failed to write {path:?}"))
+        };
+        write("timeline", load::rush_chart(&rush, &args.title))?;
+        write("latency", load::latency_chart(&rush, &args.title))?;
+    }
+    let output = Output {
+        rush: &rush,
+        check: &check,
+    };
+    println!("{}", serde_json::to_string_pretty(&output)?);
+    for violation in &check.violations {
+        eprintln!("flash-sale: VIOLATION: {violation}");
+    }
+    Ok(if check.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -5,7 +5,10 @@
 //! model sends requests at a fixed rate whatever the shop does, as a real rush does, so a
 //! slow shop sees requests pile up instead of the load politely backing off.
 
-use std::collections::BTreeMap;
+mod chart;
+mod check;
+mod report;
+
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,7 +16,11 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
+
+pub use chart::{bar_chart, latency_chart, rush_chart, Bars};
+pub use check::{check, CheckReport, CheckTarget};
+use report::{summarise, Sample};
+pub use report::{Latency, Reserved, RushReport, OUTCOME_CLASSES};
 
 /// What to send, to whom, and for how long.
 #[derive(Debug, Clone)]
@@ -39,56 +46,6 @@ pub enum LoadModel {
     Closed { clients: usize },
     /// `rate` requests per second, however long answers take.
     Open { rate: f64 },
-}
-
-/// One answer: when it came (from the start), what it was, how long it took.
-#[derive(Debug, Clone)]
-struct Sample {
-    at: Duration,
-    outcome: String,
-    latency: Duration,
-    seats: u32,
-}
-
-/// What a rush did, in the JSON form the benchmarks store.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RushReport {
-    pub requests: u64,
-    /// By outcome: `201`, `412 not_enough_seats`, `503 database_unavailable`, `transport`...
-    pub outcomes: BTreeMap<String, u64>,
-    pub reserved_reservations: u64,
-    pub seats_reserved: u64,
-    pub duration_seconds: f64,
-    pub requests_per_second: f64,
-    pub reservations_per_second: f64,
-    pub latency_ms: Latency,
-    pub server_errors: u64,
-    pub transport_errors: u64,
-    /// Per second of the rush: answers by outcome class (`created`, `refused`,
-    /// `serverError`, `transport`).
-    pub timeline: Vec<BTreeMap<String, u64>>,
-    /// Latency histogram: upper bound in ms → count.
-    pub latency_histogram: Vec<(f64, u64)>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Latency {
-    pub p50: f64,
-    pub p95: f64,
-    pub p99: f64,
-    pub max: f64,
-    pub mean: f64,
-}
-
-impl RushReport {
-    pub fn count(&self, prefix: &str) -> u64 {
-        self.outcomes
-            .iter()
-            .filter(|(k, _)| k.starts_with(prefix))
-            .map(|(_, v)| v)
-            .sum()
-    }
 }
 
 /// Runs the rush to its end and reports.
@@ -162,30 +119,29 @@ impl Shared {
         let url = format!("{shop}/api/v1/events/{}/reservations", self.plan.event);
         let body = serde_json::json!({"items": [{"category": category, "quantity": quantity}]});
         let began = Instant::now();
-        let outcome = match self.client.post(&url).json(&body).send().await {
+        let (outcome, reserved) = match self.client.post(&url).json(&body).send().await {
             Ok(resp) => {
                 let status = resp.status().as_u16();
+                let body = resp.json::<serde_json::Value>().await.unwrap_or_default();
                 if status == 201 {
-                    let _ = resp.bytes().await;
-                    "201".to_string()
+                    let reserved = body["id"].as_str().map(|id| Reserved {
+                        id: id.to_string(),
+                        category,
+                        quantity,
+                    });
+                    ("201".to_string(), reserved)
                 } else {
-                    let code = resp
-                        .json::<serde_json::Value>()
-                        .await
-                        .ok()
-                        .and_then(|b| b["code"].as_str().map(str::to_string))
-                        .unwrap_or_default();
-                    format!("{status} {code}").trim().to_string()
+                    let code = body["code"].as_str().unwrap_or_default();
+                    (format!("{status} {code}").trim().to_string(), None)
                 }
             }
-            Err(_) => "transport".to_string(),
+            Err(_) => ("transport".to_string(), None),
         };
-        let seats = if outcome == "201" { quantity } else { 0 };
         let sample = Sample {
             at: self.start.elapsed(),
             outcome,
             latency: began.elapsed(),
-            seats,
+            reserved,
         };
         self.samples.lock().expect("samples lock").push(sample);
     }
@@ -245,136 +201,5 @@ async fn show_progress(shared: Arc<Shared>) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-fn summarise(samples: &[Sample], elapsed: Duration) -> RushReport {
-    let mut outcomes = BTreeMap::new();
-    let mut timeline: Vec<BTreeMap<String, u64>> = Vec::new();
-    for s in samples {
-        *outcomes.entry(s.outcome.clone()).or_insert(0) += 1;
-        let second = s.at.as_secs() as usize;
-        if timeline.len() <= second {
-            timeline.resize(second + 1, BTreeMap::new());
-        }
-        *timeline[second]
-            .entry(outcome_class(&s.outcome).to_string())
-            .or_insert(0) += 1;
-    }
-    let mut latencies: Vec<f64> = samples
-        .iter()
-        .map(|s| s.latency.as_secs_f64() * 1e3)
-        .collect();
-    latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| -> f64 {
-        if latencies.is_empty() {
-            return 0.0;
-        }
-        let i = ((p / 100.0) * latencies.len() as f64).ceil() as usize;
-        latencies[i.clamp(1, latencies.len()) - 1]
-    };
-    let latency = Latency {
-        p50: pct(50.0),
-        p95: pct(95.0),
-        p99: pct(99.0),
-        max: latencies.last().copied().unwrap_or(0.0),
-        mean: latencies.iter().sum::<f64>() / latencies.len().max(1) as f64,
-    };
-    let bounds = [
-        0.5,
-        1.0,
-        2.0,
-        5.0,
-        10.0,
-        20.0,
-        50.0,
-        100.0,
-        200.0,
-        500.0,
-        1000.0,
-        f64::INFINITY,
-    ];
-    let latency_histogram = bounds
-        .iter()
-        .enumerate()
-        .map(|(i, &upper)| {
-            let lower = if i == 0 {
-                f64::NEG_INFINITY
-            } else {
-                bounds[i - 1]
-            };
-            (
-                upper,
-                latencies
-                    .iter()
-                    .filter(|&&l| l > lower && l <= upper)
-                    .count() as u64,
-            )
-        })
-        .collect();
-    let seconds = elapsed.as_secs_f64();
-    let created = outcomes.get("201").copied().unwrap_or(0);
-    let server_errors = outcomes
-        .iter()
-        .filter(|(k, _)| k.starts_with('5'))
-        .map(|(_, v)| v)
-        .sum();
-    RushReport {
-        requests: samples.len() as u64,
-        transport_errors: outcomes.get("transport").copied().unwrap_or(0),
-        reserved_reservations: created,
-        seats_reserved: samples.iter().map(|s| u64::from(s.seats)).sum(),
-        duration_seconds: seconds,
-        requests_per_second: samples.len() as f64 / seconds.max(1e-9),
-        reservations_per_second: created as f64 / seconds.max(1e-9),
-        latency_ms: latency,
-        server_errors,
-        outcomes,
-        timeline,
-        latency_histogram,
-    }
-}
-
-fn outcome_class(outcome: &str) -> &'static str {
-    match outcome.as_bytes().first() {
-        Some(b'2') => "created",
-        Some(b'4') => "refused",
-        Some(b'5') => "serverError",
-        _ => "transport",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample(at_ms: u64, outcome: &str, latency_ms: u64, seats: u32) -> Sample {
-        Sample {
-            at: Duration::from_millis(at_ms),
-            outcome: outcome.into(),
-            latency: Duration::from_millis(latency_ms),
-            seats,
-        }
-    }
-
-    #[test]
-    fn summary_counts_outcomes_seats_and_percentiles() {
-        let mut samples: Vec<Sample> = (1..=100).map(|i| sample(i * 10, "201", i, 2)).collect();
-        samples.push(sample(1500, "412 not_enough_seats", 1, 0));
-        samples.push(sample(1600, "503 database_unavailable", 1, 0));
-        samples.push(sample(1700, "transport", 1, 0));
-        let r = summarise(&samples, Duration::from_secs(2));
-        assert_eq!(r.requests, 103);
-        assert_eq!(r.reserved_reservations, 100);
-        assert_eq!(r.seats_reserved, 200);
-        assert_eq!(r.server_errors, 1);
-        assert_eq!(r.transport_errors, 1);
-        assert_eq!(r.count("412"), 1);
-        assert_eq!(r.timeline.len(), 2);
-        assert_eq!(r.timeline[0]["created"], 99);
-        assert_eq!(r.timeline[1]["refused"], 1);
-        assert_eq!(r.latency_ms.max, 100.0);
-        assert_eq!(r.latency_ms.p99, 99.0);
-        assert_eq!(r.latency_histogram.iter().map(|(_, n)| n).sum::<u64>(), 103);
     }
 }
