@@ -229,6 +229,8 @@ impl Suite {
                     max_duration: RUSH_LIMIT,
                     seed: 0x0b0c_2026 + i as u64,
                     progress: false,
+                    checkout_share: 0.0,
+                    checkout_payment: "offline".into(),
                 }
             })
             .collect();

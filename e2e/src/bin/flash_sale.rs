@@ -45,6 +45,12 @@ struct Args {
     /// Seed of the attendees' choices, for a reproducible rush.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
+    /// Share (0–1) of the reservations that go on to contact details and confirmation.
+    #[arg(long, default_value_t = 0.0)]
+    checkout_share: f64,
+    /// How those confirmations pay.
+    #[arg(long, default_value = "offline", value_parser = ["offline", "onsite", "free"])]
+    checkout_payment: String,
     /// The shop's admin token: after the rush, check the event's statistics add up.
     #[arg(long, env = "FLASH_SALE_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
@@ -97,6 +103,8 @@ async fn main() -> anyhow::Result<ExitCode> {
         max_duration: Duration::from_secs_f64(args.seconds),
         seed: args.seed,
         progress: !args.quiet,
+        checkout_share: args.checkout_share,
+        checkout_payment: args.checkout_payment,
     };
     let rush = load::run(plan).await?;
 

@@ -310,6 +310,7 @@ mod tests {
             timeline_bucket_seconds: 0.5,
             timeline: vec![bucket(10, 0), bucket(0, 20)],
             latency_histogram: vec![(1.0, 25), (f64::INFINITY, 5)],
+            checkout: None,
             reserved: vec![],
         }
     }

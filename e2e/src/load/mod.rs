@@ -7,6 +7,7 @@
 
 mod chart;
 mod check;
+mod checkout;
 mod report;
 
 use std::io::Write;
@@ -19,6 +20,8 @@ use rand::{Rng, SeedableRng};
 
 pub use chart::{bar_chart, latency_chart, rush_chart, Bars};
 pub use check::{check, CheckReport, CheckTarget};
+pub use checkout::CheckoutReport;
+use checkout::StepSample;
 use report::{summarise, Sample};
 pub use report::{Latency, Reserved, RushReport, OUTCOME_CLASSES};
 
@@ -38,6 +41,10 @@ pub struct RushPlan {
     pub max_duration: Duration,
     pub seed: u64,
     pub progress: bool,
+    /// Share (0–1) of the reservations taken on to contact details and confirmation.
+    pub checkout_share: f64,
+    /// How those confirmations pay: `offline`, `onsite` or `free`.
+    pub checkout_payment: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +60,10 @@ pub async fn run(plan: RushPlan) -> anyhow::Result<RushReport> {
     anyhow::ensure!(!plan.shops.is_empty(), "at least one shop URL");
     anyhow::ensure!(!plan.categories.is_empty(), "at least one category");
     anyhow::ensure!(plan.min_quantity >= 1 && plan.min_quantity <= plan.max_quantity);
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&plan.checkout_share),
+        "the checkout share is a fraction between 0 and 1"
+    );
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(4096)
         .timeout(Duration::from_secs(30))
@@ -63,6 +74,8 @@ pub async fn run(plan: RushPlan) -> anyhow::Result<RushReport> {
         sent: AtomicU64::new(0),
         next_shop: AtomicU64::new(0),
         samples: Mutex::new(Vec::with_capacity(plan.max_requests.min(2_000_000) as usize)),
+        checkouts: AtomicU64::new(0),
+        checkout_samples: Mutex::new(Vec::new()),
         stop: AtomicBool::new(false),
         start: Instant::now(),
     });
@@ -90,7 +103,11 @@ pub async fn run(plan: RushPlan) -> anyhow::Result<RushReport> {
     }
     let elapsed = shared.start.elapsed();
     let samples = std::mem::take(&mut *shared.samples.lock().expect("samples lock"));
-    Ok(summarise(&samples, elapsed))
+    let checkout = (plan.checkout_share > 0.0).then(|| {
+        let steps = shared.checkout_samples.lock().expect("checkout lock");
+        checkout::summarise(shared.checkouts.load(Ordering::Relaxed), &steps)
+    });
+    Ok(summarise(&samples, checkout, elapsed))
 }
 
 struct Shared {
@@ -99,6 +116,8 @@ struct Shared {
     sent: AtomicU64,
     next_shop: AtomicU64,
     samples: Mutex<Vec<Sample>>,
+    checkouts: AtomicU64,
+    checkout_samples: Mutex<Vec<StepSample>>,
     stop: AtomicBool,
     start: Instant,
 }
@@ -113,9 +132,15 @@ impl Shared {
         (n < self.plan.max_requests).then_some(n)
     }
 
-    async fn send_one(&self, category: String, quantity: u32) {
+    /// The next shop, round robin.
+    fn shop(&self) -> &str {
         let shops = &self.plan.shops;
-        let shop = &shops[self.next_shop.fetch_add(1, Ordering::Relaxed) as usize % shops.len()];
+        &shops[self.next_shop.fetch_add(1, Ordering::Relaxed) as usize % shops.len()]
+    }
+
+    /// One reservation request; returns the reservation a `201` created.
+    async fn send_one(&self, category: String, quantity: u32) -> Option<Reserved> {
+        let shop = self.shop();
         let url = format!("{shop}/api/v1/events/{}/reservations", self.plan.event);
         let body = serde_json::json!({"items": [{"category": category, "quantity": quantity}]});
         let began = Instant::now();
@@ -141,9 +166,27 @@ impl Shared {
             at: self.start.elapsed(),
             outcome,
             latency: began.elapsed(),
-            reserved,
+            reserved: reserved.clone(),
         };
         self.samples.lock().expect("samples lock").push(sample);
+        reserved
+    }
+
+    /// Takes `reservation` on to checkout when the attendee's draw says so.
+    async fn maybe_check_out(&self, reservation: Option<Reserved>, draw: f64) {
+        let Some(reservation) = reservation else {
+            return;
+        };
+        if draw >= self.plan.checkout_share {
+            return;
+        }
+        let n = self.checkouts.fetch_add(1, Ordering::Relaxed);
+        let payment = &self.plan.checkout_payment;
+        let steps = checkout::check_out(&self.client, self.shop(), &reservation, n, payment).await;
+        self.checkout_samples
+            .lock()
+            .expect("checkout lock")
+            .extend(steps);
     }
 
     fn pick(&self, rng: &mut StdRng) -> (String, u32) {
@@ -156,7 +199,8 @@ impl Shared {
 async fn closed_attendee(shared: Arc<Shared>, mut rng: StdRng) {
     while shared.take_slot().is_some() {
         let (category, quantity) = shared.pick(&mut rng);
-        shared.send_one(category, quantity).await;
+        let reserved = shared.send_one(category, quantity).await;
+        shared.maybe_check_out(reserved, rng.random()).await;
     }
 }
 
@@ -170,8 +214,12 @@ async fn open_arrivals(shared: Arc<Shared>, rate: f64) {
         tokio::time::sleep_until(due.into()).await;
         due += interval;
         let (category, quantity) = shared.pick(&mut rng);
+        let draw: f64 = rng.random();
         let s = shared.clone();
-        in_flight.spawn(async move { s.send_one(category, quantity).await });
+        in_flight.spawn(async move {
+            let reserved = s.send_one(category, quantity).await;
+            s.maybe_check_out(reserved, draw).await;
+        });
         while in_flight.try_join_next().is_some() {}
     }
     while in_flight.join_next().await.is_some() {}

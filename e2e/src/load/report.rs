@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::checkout::CheckoutReport;
+
 /// One answer: when it came (from the start), what it was, how long it took.
 #[derive(Debug, Clone)]
 pub(crate) struct Sample {
@@ -47,6 +49,9 @@ pub struct RushReport {
     pub timeline: Vec<BTreeMap<String, u64>>,
     /// Latency histogram: upper bound in ms → count.
     pub latency_histogram: Vec<(f64, u64)>,
+    /// The checkouts a share of the attendees went on to, when the plan asked for them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkout: Option<CheckoutReport>,
     /// Every reservation a `201` announced; the correctness check looks each one up.
     #[serde(skip)]
     pub reserved: Vec<Reserved>,
@@ -96,7 +101,31 @@ impl RushReport {
     }
 }
 
-pub(crate) fn summarise(samples: &[Sample], elapsed: Duration) -> RushReport {
+/// Percentiles, maximum and mean of `latencies`, in ms.
+pub(crate) fn latency_of(latencies: &[Duration]) -> Latency {
+    let mut ms: Vec<f64> = latencies.iter().map(|l| l.as_secs_f64() * 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    let pct = |p: f64| -> f64 {
+        if ms.is_empty() {
+            return 0.0;
+        }
+        let i = ((p / 100.0) * ms.len() as f64).ceil() as usize;
+        ms[i.clamp(1, ms.len()) - 1]
+    };
+    Latency {
+        p50: pct(50.0),
+        p95: pct(95.0),
+        p99: pct(99.0),
+        max: ms.last().copied().unwrap_or(0.0),
+        mean: ms.iter().sum::<f64>() / ms.len().max(1) as f64,
+    }
+}
+
+pub(crate) fn summarise(
+    samples: &[Sample],
+    checkout: Option<CheckoutReport>,
+    elapsed: Duration,
+) -> RushReport {
     let bucket = bucket_width(elapsed);
     let mut outcomes = BTreeMap::new();
     let mut timeline: Vec<BTreeMap<String, u64>> = Vec::new();
@@ -111,29 +140,11 @@ pub(crate) fn summarise(samples: &[Sample], elapsed: Duration) -> RushReport {
             .or_insert(0) += 1;
     }
 
-    let mut latencies: Vec<f64> = samples
-        .iter()
-        .map(|s| s.latency.as_secs_f64() * 1e3)
-        .collect();
-    latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| -> f64 {
-        if latencies.is_empty() {
-            return 0.0;
-        }
-        let i = ((p / 100.0) * latencies.len() as f64).ceil() as usize;
-        latencies[i.clamp(1, latencies.len()) - 1]
-    };
-    let latency = Latency {
-        p50: pct(50.0),
-        p95: pct(95.0),
-        p99: pct(99.0),
-        max: latencies.last().copied().unwrap_or(0.0),
-        mean: latencies.iter().sum::<f64>() / latencies.len().max(1) as f64,
-    };
-
+    let latency = latency_of(&samples.iter().map(|s| s.latency).collect::<Vec<_>>());
     let mut latency_histogram: Vec<(f64, u64)> = LATENCY_BOUNDS.iter().map(|&b| (b, 0)).collect();
-    for l in &latencies {
-        let i = LATENCY_BOUNDS.partition_point(|&upper| upper < *l);
+    for s in samples {
+        let l = s.latency.as_secs_f64() * 1e3;
+        let i = LATENCY_BOUNDS.partition_point(|&upper| upper < l);
         latency_histogram[i.min(LATENCY_BOUNDS.len() - 1)].1 += 1;
     }
 
@@ -144,7 +155,8 @@ pub(crate) fn summarise(samples: &[Sample], elapsed: Duration) -> RushReport {
         .iter()
         .filter(|(k, _)| k.starts_with('5'))
         .map(|(_, v)| v)
-        .sum();
+        .sum::<u64>()
+        + checkout.as_ref().map_or(0, |c| c.server_errors);
     RushReport {
         requests: samples.len() as u64,
         transport_errors: outcomes.get("transport").copied().unwrap_or(0),
@@ -164,6 +176,7 @@ pub(crate) fn summarise(samples: &[Sample], elapsed: Duration) -> RushReport {
         timeline_bucket_seconds: bucket,
         timeline,
         latency_histogram,
+        checkout,
         reserved,
     }
 }
@@ -211,7 +224,7 @@ mod tests {
         samples.push(sample(1500, "412 not_enough_seats", 1, 0));
         samples.push(sample(1600, "503 database_unavailable", 1, 0));
         samples.push(sample(1700, "transport", 1, 0));
-        let r = summarise(&samples, Duration::from_secs(2));
+        let r = summarise(&samples, None, Duration::from_secs(2));
         assert_eq!(r.requests, 103);
         assert_eq!(r.reserved_reservations, 100);
         assert_eq!(r.seats_reserved, 200);
@@ -229,7 +242,7 @@ mod tests {
     fn timeline_buckets_fit_the_rush() {
         // Two seconds: 50 ms buckets, 40 of them; the answer at 1.7 s lands in bucket 34.
         let samples = vec![sample(0, "201", 1, 1), sample(1700, "transport", 1, 0)];
-        let r = summarise(&samples, Duration::from_secs(2));
+        let r = summarise(&samples, None, Duration::from_secs(2));
         assert_eq!(r.timeline_bucket_seconds, 0.05);
         assert_eq!(r.timeline.len(), 35);
         assert_eq!(r.timeline[0]["created"], 1);
@@ -245,7 +258,7 @@ mod tests {
             sample(1, "201", 2, 1),
             sample(2, "201", 3, 1),
         ];
-        let r = summarise(&samples, Duration::from_secs(1));
+        let r = summarise(&samples, None, Duration::from_secs(1));
         let of = |bound: f64| {
             r.latency_histogram
                 .iter()
