@@ -68,4 +68,75 @@ impl Error {
             Error::Finalizer(_) => "FinalizerFailed",
         }
     }
+
+    /// The message a status condition shows: for a refused API call, the server's own words
+    /// (which name the verb, the resource and the operator's user) and where to fix it.
+    pub fn condition_message(&self) -> String {
+        let Error::Kube {
+            action,
+            kind,
+            name,
+            source,
+        } = self
+        else {
+            return self.to_string();
+        };
+        match &**source {
+            kube::Error::Api(s) if s.code == 403 => format!(
+                "forbidden to {action} {kind} {name}: {}; the operator's RBAC must allow it",
+                s.message
+            ),
+            kube::Error::Api(s) => format!(
+                "failed to {action} {kind} {name}: {} ({})",
+                s.message, s.reason
+            ),
+            _ => self.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_error(code: u16, reason: &str, message: &str) -> kube::Error {
+        kube::Error::Api(Box::new(kube::core::Status {
+            code,
+            reason: reason.into(),
+            message: message.into(),
+            ..Default::default()
+        }))
+    }
+
+    #[test]
+    fn a_refused_call_is_forbidden_and_says_what_was_refused() {
+        let refusal = "networkpolicies.networking.k8s.io \"default-deny\" is forbidden: User \
+            \"system:serviceaccount:boxoffice-system:boxoffice-operator\" cannot patch resource \
+            \"networkpolicies\" in API group \"networking.k8s.io\" in the namespace \"tenant-a\"";
+        let source = api_error(403, "Forbidden", refusal);
+        let e = Error::kube("apply", "NetworkPolicy", "tenant-a/default-deny", source);
+        assert_eq!(e.reason(), "Forbidden");
+        let message = e.condition_message();
+        assert!(
+            message.starts_with("forbidden to apply NetworkPolicy tenant-a/default-deny: "),
+            "{message}"
+        );
+        assert!(message.contains("cannot patch resource"), "{message}");
+        assert!(
+            message.ends_with("the operator's RBAC must allow it"),
+            "{message}"
+        );
+        assert!(!message.contains("Status {"), "no debug dump: {message}");
+    }
+
+    #[test]
+    fn other_api_errors_keep_their_reason() {
+        let source = api_error(409, "Conflict", "the object has been modified");
+        let e = Error::kube("apply", "Deployment", "tenant-a/shop", source);
+        assert_eq!(e.reason(), "KubernetesApiError");
+        assert_eq!(
+            e.condition_message(),
+            "failed to apply Deployment tenant-a/shop: the object has been modified (Conflict)"
+        );
+    }
 }
