@@ -302,7 +302,7 @@ mod tests {
                 o.ready_override.is_some(),
             ]
         };
-        let gone = || kube::Error::Api(Box::new(kube::core::Status::default()));
+        let gone = || kube::Error::Api(Box::default());
         let kube = |kind: &str| Error::kube("apply", kind, "x", gone());
         assert_eq!(step(kube("Namespace")), [true, false, false, false, false]);
         assert_eq!(
