@@ -238,8 +238,9 @@ fn the_cluster_role_grants_no_more_than_the_operator_uses() {
             }
         }
     }
+    // Server-side apply is a `patch`, checked against `create` too when it creates.
     let read_apply_watch = |group: &str, resource: &str| {
-        ["get", "list", "watch", "patch"].map(|v| format!("{group}/{resource} {v}"))
+        ["get", "list", "watch", "create", "patch"].map(|v| format!("{group}/{resource} {v}"))
     };
     let mut expected: BTreeSet<String> = [
         "boxoffice.dev/tenants list",
@@ -252,6 +253,7 @@ fn the_cluster_role_grants_no_more_than_the_operator_uses() {
         "boxoffice.dev/databaseservers watch",
         "boxoffice.dev/databaseservers/status patch",
         "policy/poddisruptionbudgets get",
+        "policy/poddisruptionbudgets create",
         "policy/poddisruptionbudgets patch",
     ]
     .into_iter()

@@ -82,10 +82,20 @@ impl Error {
             return self.to_string();
         };
         match &**source {
-            kube::Error::Api(s) if s.code == 403 => format!(
-                "forbidden to {action} {kind} {name}: {}; the operator's RBAC must allow it",
-                s.message
-            ),
+            kube::Error::Api(s) if s.code == 403 => {
+                // An apply that would create the object is checked against `create` as well,
+                // and that refusal comes without a reason: "… is forbidden: ".
+                let words = s.message.trim_end().trim_end_matches(':');
+                let hint = if *action == "apply" && words.len() < s.message.trim_end().len() {
+                    " (creating it takes the verb create)"
+                } else {
+                    ""
+                };
+                format!(
+                    "forbidden to {action} {kind} {name}: {words}{hint}; the operator's RBAC \
+                     must allow it"
+                )
+            }
             kube::Error::Api(s) => format!(
                 "failed to {action} {kind} {name}: {} ({})",
                 s.message, s.reason
@@ -127,6 +137,17 @@ mod tests {
             "{message}"
         );
         assert!(!message.contains("Status {"), "no debug dump: {message}");
+    }
+
+    #[test]
+    fn a_refused_create_by_apply_says_so() {
+        let source = api_error(403, "Forbidden", "namespaces \"tenant-a\" is forbidden: ");
+        let e = Error::kube("apply", "Namespace", "tenant-a", source);
+        assert_eq!(
+            e.condition_message(),
+            "forbidden to apply Namespace tenant-a: namespaces \"tenant-a\" is forbidden \
+             (creating it takes the verb create); the operator's RBAC must allow it"
+        );
     }
 
     #[test]
