@@ -390,6 +390,7 @@ async fn event(ctx: &Context, tenant: &Tenant, type_: EventType, reason: &str, n
         secondary: None,
     };
     if let Err(e) = ctx.recorder.publish(&event, &tenant.object_ref(&())).await {
-        tracing::debug!(error = %e, "could not publish an Event");
+        tracing::warn!(tenant = %tenant.name_any(), reason = %event.reason, error = %e,
+            "could not publish an Event");
     }
 }
