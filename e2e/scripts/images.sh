@@ -7,8 +7,9 @@
 # Installs what it needs when missing: podman and musl-tools (apt), and
 # rustup's x86_64-unknown-linux-musl target.
 #
-#   IMAGE_PREFIX   image names (default localhost/boxoffice)
-#   IMAGE_TAG      tag (default: the crates' version)
+#   IMAGE_PREFIX      image names (default localhost/boxoffice)
+#   IMAGE_TAG         tag (default: the crates' version)
+#   CARGO_TARGET_DIR  cargo's target directory (default <repo>/target)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -16,7 +17,8 @@ TARGET=x86_64-unknown-linux-musl
 PREFIX=${IMAGE_PREFIX:-localhost/boxoffice}
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -n1)
 TAG=${IMAGE_TAG:-$VERSION}
-STAGE="$ROOT/target/images"
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+STAGE="$TARGET_DIR/images"
 BINARIES=(boxoffice-operator ticketing-service)
 podman() { command podman --storage-driver vfs "$@"; }
 started=$SECONDS
@@ -52,7 +54,7 @@ for name in "${BINARIES[@]}"; do
     ctx="$STAGE/$name"
     rm -rf "$ctx"
     mkdir -p "$ctx"
-    bin="$ROOT/target/$TARGET/release/$name"
+    bin="$TARGET_DIR/$TARGET/release/$name"
     if file_out=$(LC_ALL=C readelf -l "$bin" 2>/dev/null) && grep -q INTERP <<<"$file_out"; then
         log "$bin asks for a dynamic loader: not static"; exit 1
     fi
