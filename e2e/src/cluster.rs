@@ -4,7 +4,8 @@
 //! `/tmp`, so it never meets a cluster someone else started, and reads the env files it
 //! writes. Dropping the [`Cluster`] runs `down.sh`, which stops every process of that
 //! cluster by its recorded pid. [`OperatorProcess`] runs `boxoffice-operator` as a child
-//! process with the cluster's admin kubeconfig; it is stopped when dropped. Several
+//! process with the cluster's admin kubeconfig, or the one [`Cluster::run_operators_as`]
+//! set (the chart's ServiceAccount, say); it is stopped when dropped. Several
 //! replicas can run side by side, each with its own log and metrics port.
 //!
 //! After a failure (a panicking test) the component logs and the operators' logs are kept
@@ -48,6 +49,8 @@ pub struct Cluster {
     kubeconfig: PathBuf,
     kubectl: PathBuf,
     servers: Vec<ClusterPg>,
+    /// What operators started from now on connect with; the admin kubeconfig when `None`.
+    operator_kubeconfig: Option<PathBuf>,
 }
 
 impl Cluster {
@@ -110,12 +113,30 @@ impl Cluster {
             kubeconfig,
             kubectl,
             servers,
+            operator_kubeconfig: None,
         })
     }
 
     /// The admin kubeconfig (`system:masters`).
     pub fn kubeconfig(&self) -> &Path {
         &self.kubeconfig
+    }
+
+    /// Operators started from now on connect with `kubeconfig` instead of as admin.
+    pub fn run_operators_as(&mut self, kubeconfig: PathBuf) {
+        self.operator_kubeconfig = Some(kubeconfig);
+    }
+
+    /// The kubeconfig operators connect with.
+    pub fn operator_kubeconfig(&self) -> &Path {
+        self.operator_kubeconfig
+            .as_deref()
+            .unwrap_or(&self.kubeconfig)
+    }
+
+    /// `cluster.env`: `KUBE_APISERVER`, `KUBE_CA_FILE`, `KUBECTL` and the rest.
+    pub fn env(&self) -> Result<BTreeMap<String, String>> {
+        read_env_file(&self.run_dir.join("cluster/cluster.env"))
     }
 
     /// `BOXOFFICE_RUN` of this cluster; its state is in `cluster/` below it.
@@ -233,7 +254,8 @@ impl Drop for Cluster {
     }
 }
 
-/// `boxoffice-operator run` as a child process of the test, with the admin kubeconfig.
+/// `boxoffice-operator run` as a child process of the test, with the cluster's operator
+/// kubeconfig ([`Cluster::operator_kubeconfig`]).
 pub struct OperatorProcess {
     child: Option<Child>,
     log: PathBuf,
@@ -275,7 +297,7 @@ impl OperatorProcess {
             .arg("--metrics-addr")
             .arg(metrics_addr.to_string())
             .args(extra_args)
-            .env("KUBECONFIG", cluster.kubeconfig())
+            .env("KUBECONFIG", cluster.operator_kubeconfig())
             .env("RUST_LOG", "info")
             .env("LOG_FORMAT", "json")
             .stdin(Stdio::null())

@@ -4,6 +4,7 @@
 //! ([`pg::PgServer`]) and `ticketing-service` processes ([`service::ShopProcess`]). Each
 //! process is stopped when its handle is dropped, so a failing test leaves nothing behind.
 
+pub mod chart;
 pub mod cluster;
 pub mod ledger;
 pub mod load;

@@ -47,3 +47,19 @@ fn crds_are_two_documents_of_our_group() {
         ["tenants.boxoffice.dev", "databaseservers.boxoffice.dev"]
     );
 }
+
+/// The chart installs the CRDs from its own `crds/` folder (so `helm uninstall` never
+/// deletes them, and with them every Tenant): it must hold the same file.
+#[test]
+fn the_chart_ships_the_same_crds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |path: &str| {
+        std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("read {path}: {e}"))
+    };
+    let chart = read("charts/boxoffice-operator/crds/boxoffice.dev_crds.yaml");
+    assert!(
+        chart == read("crds/boxoffice.dev_crds.yaml"),
+        "charts/boxoffice-operator/crds/ differs from crds/; copy it: \
+         cp crds/boxoffice.dev_crds.yaml charts/boxoffice-operator/crds/"
+    );
+}

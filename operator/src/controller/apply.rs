@@ -61,11 +61,16 @@ where
 {
     let kind = K::kind(&()).to_string();
     let name = object.name_any();
+    // Errors name the object with its namespace: the same name lives in every tenant's.
+    let qualified = match object.namespace() {
+        Some(namespace) => format!("{namespace}/{name}"),
+        None => name.clone(),
+    };
     let desired = serde_json::to_value(object).map_err(|e| Error::Serialize(e.to_string()))?;
     let current = api
         .get_opt(&name)
         .await
-        .map_err(|e| Error::kube("read", &kind, &name, e))?;
+        .map_err(|e| Error::kube("read", &kind, &qualified, e))?;
     if let Some(current) = current {
         let current =
             serde_json::to_value(&current).map_err(|e| Error::Serialize(e.to_string()))?;
@@ -79,7 +84,7 @@ where
         &Patch::Apply(object),
     )
     .await
-    .map_err(|e| Error::kube("apply", &kind, &name, e))?;
+    .map_err(|e| Error::kube("apply", &kind, &qualified, e))?;
     metrics.write(&kind);
     tracing::info!(kind = %kind, name = %name, "applied");
     Ok(Applied::Written)

@@ -1,6 +1,8 @@
-//! The operator against a real Kubernetes 1.20 control plane (`e2e/cluster/`): the example
-//! manifests applied with kubectl, the operator binary running as a user would run it, and
-//! the two PostgreSQL servers of the cluster holding the tenants' databases.
+//! The operator against a real Kubernetes 1.20 control plane (`e2e/cluster/`): the Helm chart
+//! rendered by Helm's engine and applied (CRDs, RBAC, ServiceAccount, Deployment), the
+//! example manifests applied with kubectl, the operator binary running as the chart runs it
+//! (with the token of the chart's ServiceAccount, so with exactly the chart's RBAC), and the
+//! two PostgreSQL servers of the cluster holding the tenants' databases.
 //!
 //! One cluster serves the whole test; the scenarios run in a fixed order, each starting
 //! from where the previous one left the tenants, and print how long they took. Each
@@ -15,6 +17,7 @@ mod leader;
 mod outage;
 mod pause;
 mod postgres;
+mod rbac;
 mod reading;
 mod rotation;
 mod secrets;
@@ -26,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use boxoffice_e2e::chart::{chart_dir, service_account_kubeconfig, Helm};
 use boxoffice_e2e::cluster::{Cluster, ClusterPg, OperatorProcess};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -33,6 +37,10 @@ use kube::{Client, Config};
 use crate::secrets::SeenSecrets;
 
 const SHOP_IMAGE: &str = "registry.local/boxoffice/ticketing-service:test";
+/// The chart's release: its ServiceAccount, ClusterRole and Deployment carry this name.
+const RELEASE: &str = "boxoffice-operator";
+/// The release namespace: the operator's `--namespace`, where its Lease lives.
+const OPERATOR_NAMESPACE: &str = "boxoffice-system";
 const TENANTS: [&str; 3] = ["devoxx", "jfokus", "voxxed-zurich"];
 const NODES: [&str; 3] = ["node-1", "node-2", "node-3"];
 const POLL: Duration = Duration::from_millis(250);
@@ -66,7 +74,8 @@ async fn operator_on_a_local_control_plane() {
     step(&suite, "9 deletion", suite.deletion_policies()).await;
     step(&suite, "10 pause", suite.pause_holds_writes()).await;
     step(&suite, "11 leader", suite.leader_hands_over()).await;
-    step(&suite, "12 no secret in logs", suite.no_secret_in_logs()).await;
+    step(&suite, "12 forbidden", suite.forbidden_step_named()).await;
+    step(&suite, "13 no secret in logs", suite.no_secret_in_logs()).await;
     drop(suite);
     report("whole test, cluster stopped", started.elapsed());
 }
@@ -84,14 +93,31 @@ struct Suite {
     cluster: Cluster,
     /// When the example Tenants were applied.
     applied: Instant,
+    /// The chart as rendered for this cluster (CRDs included).
+    chart: String,
 }
 
 impl Suite {
-    /// Applies the CRDs, the DatabaseServers (placeholders filled from the cluster's
-    /// `pg-N.env`) and the three example Tenants with kubectl, then starts the operator.
-    async fn start(cluster: Cluster) -> Suite {
-        let crds = repo().join("crds/boxoffice.dev_crds.yaml");
-        kubectl(&cluster, &["apply", "-f", path_str(&crds)]);
+    /// Renders the chart and applies it (CRDs, RBAC, ServiceAccount, the operator's
+    /// Deployment), applies the DatabaseServers (placeholders filled from the cluster's
+    /// `pg-N.env`) and the three example Tenants with kubectl, then starts the operator with
+    /// the token of the chart's ServiceAccount.
+    async fn start(mut cluster: Cluster) -> Suite {
+        let started = Instant::now();
+        let chart = tokio::task::block_in_place(|| {
+            let helm = Helm::ensure().expect("Helm's SDK (e2e/scripts/helm-venv.sh)");
+            let values = serde_json::json!({ "shopImage": SHOP_IMAGE });
+            helm.render(&chart_dir(), RELEASE, OPERATOR_NAMESPACE, &values)
+        })
+        .unwrap_or_else(|e| panic!("render the chart: {e:#}"));
+        kubectl(&cluster, &["create", "namespace", OPERATOR_NAMESPACE]);
+        let applied = cluster
+            .kubectl_stdin(&["apply", "-f", "-"], &chart)
+            .expect("apply the rendered chart");
+        println!(
+            "[cluster]   {}",
+            applied.trim().replace('\n', "\n[cluster]   ")
+        );
         kubectl(
             &cluster,
             &[
@@ -102,6 +128,25 @@ impl Suite {
                 "crd/databaseservers.boxoffice.dev",
             ],
         );
+        // The API server admits the chart's pods (the stand-in kubelet runs no container).
+        kubectl(
+            &cluster,
+            &[
+                "rollout",
+                "status",
+                &format!("deployment/{RELEASE}"),
+                "-n",
+                OPERATOR_NAMESPACE,
+                "--timeout=60s",
+            ],
+        );
+        let kubeconfig = tokio::task::block_in_place(|| {
+            service_account_kubeconfig(&cluster, OPERATOR_NAMESPACE, RELEASE)
+        })
+        .expect("a kubeconfig with the chart's ServiceAccount token");
+        cluster.run_operators_as(kubeconfig);
+        report("chart rendered and applied", started.elapsed());
+
         let servers = std::fs::read_to_string(repo().join("examples/database-servers.yaml"))
             .expect("read examples/database-servers.yaml");
         let servers = fill_placeholders(&servers, cluster.servers());
@@ -127,6 +172,7 @@ impl Suite {
             client,
             cluster,
             applied,
+            chart,
         }
     }
 

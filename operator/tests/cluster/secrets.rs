@@ -128,7 +128,8 @@ impl Suite {
         for pg in self.cluster.servers() {
             self.remember(SERVER_PASSWORD, &pg.name, &pg.password);
         }
-        let kubeconfig = std::fs::read_to_string(self.cluster.kubeconfig()).expect("kubeconfig");
+        let kubeconfig = std::fs::read_to_string(self.cluster.operator_kubeconfig());
+        let kubeconfig = kubeconfig.expect("the operator's kubeconfig");
         for line in kubeconfig.lines() {
             if let Some(token) = line.trim().strip_prefix("token:") {
                 self.remember(API_TOKEN, "the operator's kubeconfig", token.trim());

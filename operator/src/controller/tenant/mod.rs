@@ -128,7 +128,10 @@ async fn apply(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
     if let Err(e) = apply_all(ctx, &desired).await {
         return fail(tenant, ctx, status, observed, e).await;
     }
-    observed.namespace = Some(namespace_verdict(ctx, &objects_namespace).await?);
+    match namespace_verdict(ctx, &objects_namespace).await {
+        Ok(verdict) => observed.namespace = Some(verdict),
+        Err(e) => return fail(tenant, ctx, status, observed, e).await,
+    }
     observed.network = Some(Verdict::yes(
         "PoliciesApplied",
         format!(
@@ -136,7 +139,10 @@ async fn apply(tenant: &Tenant, ctx: &Context) -> Result<Action, Error> {
             desired.network_policies.len()
         ),
     ));
-    let (workload, ready_replicas) = workload_verdict(ctx, &objects_namespace, &valid).await?;
+    let (workload, ready_replicas) = match workload_verdict(ctx, &objects_namespace, &valid).await {
+        Ok(verdict) => verdict,
+        Err(e) => return fail(tenant, ctx, status, observed, e).await,
+    };
     let settled = workload.status == "True";
     observed.workload = Some(workload);
     status.ready_replicas = Some(ready_replicas);
@@ -313,7 +319,8 @@ async fn workload_verdict(
     Ok((verdict, ready))
 }
 
-/// Records a failed step in the status, then returns the error for backoff.
+/// Records a failed step in the status (its condition, and `Ready` naming it), then returns
+/// the error for backoff.
 async fn fail(
     tenant: &Tenant,
     ctx: &Context,
@@ -321,15 +328,7 @@ async fn fail(
     mut observed: Observed,
     error: Error,
 ) -> Result<Action, Error> {
-    let verdict = Verdict::no(error.reason(), error.to_string());
-    match &error {
-        Error::Database { .. } | Error::ServerNotFound(_) | Error::AdminSecret { .. } => {
-            observed.database = Some(verdict)
-        }
-        Error::NoServer(_) => observed.database = Some(verdict),
-        Error::Invalid(_) => observed.ready_override = Some(verdict),
-        _ => observed.ready_override = Some(verdict),
-    }
+    observed.failed(&error);
     write_status(tenant, ctx, status, &observed).await?;
     Err(error)
 }
@@ -391,6 +390,7 @@ async fn event(ctx: &Context, tenant: &Tenant, type_: EventType, reason: &str, n
         secondary: None,
     };
     if let Err(e) = ctx.recorder.publish(&event, &tenant.object_ref(&())).await {
-        tracing::debug!(error = %e, "could not publish an Event");
+        tracing::warn!(tenant = %tenant.name_any(), reason = %event.reason, error = %e,
+            "could not publish an Event");
     }
 }

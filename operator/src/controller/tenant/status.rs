@@ -7,6 +7,8 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
+use crate::controller::Error;
+
 pub const READY: &str = "Ready";
 pub const NAMESPACE_READY: &str = "NamespaceReady";
 pub const DATABASE_READY: &str = "DatabaseReady";
@@ -54,6 +56,33 @@ pub struct Observed {
     pub workload: Option<Verdict>,
     /// Overrides `Ready`: an invalid spec or a pause.
     pub ready_override: Option<Verdict>,
+}
+
+impl Observed {
+    /// Records a failed step: the error goes to the condition of the step it belongs to (the
+    /// database, or the step that owns the kind of object a refused or failed API call was
+    /// about), so `Ready` names that step; an error of no step overrides `Ready` itself.
+    pub fn failed(&mut self, error: &Error) {
+        let verdict = Verdict::no(error.reason(), error.condition_message());
+        let slot = match error {
+            Error::Database { .. }
+            | Error::ServerNotFound(_)
+            | Error::AdminSecret { .. }
+            | Error::NoServer(_) => &mut self.database,
+            Error::Kube { kind, .. } => match kind.as_str() {
+                "Namespace" | "ResourceQuota" => &mut self.namespace,
+                // The shop's credentials and the servers' admin Secrets.
+                "Secret" | "DatabaseServer" => &mut self.database,
+                "NetworkPolicy" => &mut self.network,
+                "ServiceAccount" | "Service" | "Deployment" | "PodDisruptionBudget" | "Ingress" => {
+                    &mut self.workload
+                }
+                _ => &mut self.ready_override,
+            },
+            _ => &mut self.ready_override,
+        };
+        *slot = Some(verdict);
+    }
 }
 
 /// The conditions for `observed`, keeping transition times of unchanged ones.
@@ -214,6 +243,84 @@ mod tests {
         assert_eq!(workload.last_transition_time, at(300));
         let namespace = third.iter().find(|c| c.type_ == NAMESPACE_READY).unwrap();
         assert_eq!(namespace.last_transition_time, at(100));
+    }
+
+    #[test]
+    fn a_forbidden_apply_fails_its_step_and_ready_names_it() {
+        let first = conditions(&[], &all_good(), Some(1), &at(100));
+        let refusal = kube::Error::Api(Box::new(kube::core::Status {
+            code: 403,
+            reason: "Forbidden".into(),
+            message: "networkpolicies.networking.k8s.io \"default-deny\" is forbidden: User \
+                      \"system:serviceaccount:boxoffice-system:boxoffice-operator\" cannot \
+                      patch resource \"networkpolicies\""
+                .into(),
+            ..Default::default()
+        }));
+        let error = Error::kube("apply", "NetworkPolicy", "tenant-a/default-deny", refusal);
+        let mut observed = Observed::default();
+        observed.failed(&error);
+        let c = conditions(&first, &observed, Some(1), &at(200));
+
+        let network = c.iter().find(|c| c.type_ == NETWORK_ISOLATED).unwrap();
+        assert_eq!(
+            (network.status.as_str(), network.reason.as_str()),
+            ("False", "Forbidden")
+        );
+        let ready = c.iter().find(|c| c.type_ == READY).unwrap();
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", "Forbidden")
+        );
+        assert!(
+            ready.message.starts_with(
+                "NetworkIsolated: forbidden to apply NetworkPolicy tenant-a/default-deny"
+            ),
+            "{}",
+            ready.message
+        );
+        assert!(
+            ready.message.contains("cannot patch resource"),
+            "{}",
+            ready.message
+        );
+        // The other steps keep what they were.
+        assert_eq!(status_of(&c, WORKLOAD_READY), Some("True"));
+        assert_eq!(status_of(&c, DATABASE_READY), Some("True"));
+    }
+
+    #[test]
+    fn failures_go_to_their_step() {
+        let step = |error: Error| {
+            let mut o = Observed::default();
+            o.failed(&error);
+            [
+                o.namespace.is_some(),
+                o.database.is_some(),
+                o.network.is_some(),
+                o.workload.is_some(),
+                o.ready_override.is_some(),
+            ]
+        };
+        let gone = || kube::Error::Api(Box::default());
+        let kube = |kind: &str| Error::kube("apply", kind, "x", gone());
+        assert_eq!(step(kube("Namespace")), [true, false, false, false, false]);
+        assert_eq!(
+            step(kube("ResourceQuota")),
+            [true, false, false, false, false]
+        );
+        assert_eq!(step(kube("Secret")), [false, true, false, false, false]);
+        assert_eq!(
+            step(kube("NetworkPolicy")),
+            [false, false, true, false, false]
+        );
+        assert_eq!(step(kube("Deployment")), [false, false, false, true, false]);
+        assert_eq!(step(kube("Ingress")), [false, false, false, true, false]);
+        assert_eq!(step(kube("Tenant")), [false, false, false, false, true]);
+        let no_server = Error::NoServer("none".into());
+        assert_eq!(step(no_server), [false, true, false, false, false]);
+        let invalid = Error::Invalid("bad".into());
+        assert_eq!(step(invalid), [false, false, false, false, true]);
     }
 
     #[test]

@@ -119,6 +119,40 @@ async fn a_settled_tenant_is_only_read() {
 }
 
 #[tokio::test]
+async fn a_refused_apply_fails_its_step_by_name() {
+    let server = TestServer::start();
+    let password = generate_password();
+    server.provision(&password).await;
+    let tenant = new_tenant().finalized();
+    let built = desired(&tenant, &server.resource(), &password, &shop_secrets());
+    let tenant = tenant.with_status(settled_status(built.network_policies.len()));
+    let refused = path_of(&built.network_policies[0]);
+    let cluster = Cluster::settled(&server, &built).without(&refused);
+
+    let scenario = Scenario::ApplyForbidden {
+        tenant: tenant.clone(),
+        desired: Box::new(built),
+        refused: refused.clone(),
+    };
+    let (result, writes) = reconcile_in(cluster, tenant, scenario).await;
+    let error = result.expect_err("the apply was refused");
+    assert_eq!(error.reason(), "Forbidden");
+    let status = writes.iter().rfind(|w| w.path.ends_with("/status"));
+    let status = &status.expect("a status written").body["status"];
+    let ready = status["conditions"]
+        .as_array()
+        .expect("conditions")
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .expect("Ready");
+    let message = ready["message"].as_str().expect("a message");
+    let policy = refused.rsplit('/').next().expect("a name");
+    let step = format!("NetworkIsolated: forbidden to apply NetworkPolicy tenant-devoxx/{policy}");
+    assert!(message.starts_with(&step), "{message}");
+    assert!(message.contains("cannot patch resource"), "{message}");
+}
+
+#[tokio::test]
 async fn a_deleted_deployment_is_the_only_child_applied() {
     let server = TestServer::start();
     let password = generate_password();
