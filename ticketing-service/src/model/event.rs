@@ -52,6 +52,8 @@ pub struct CreateCategory {
     pub slug: Option<String>,
     pub name: Option<String>,
     pub price: Option<serde_json::Value>,
+    /// VAT rate in percent, included in the price; 21.00 when absent.
+    pub vat_rate: Option<serde_json::Value>,
     pub seats: Option<i64>,
 }
 
@@ -102,6 +104,7 @@ pub struct NewCategory {
     pub slug: String,
     pub name: String,
     pub price: Decimal,
+    pub vat_rate: Decimal,
     pub seats: i32,
 }
 
@@ -154,6 +157,18 @@ pub fn validate_new_event(input: CreateEvent) -> Result<NewEvent, Vec<FieldError
             }
             Some(Ok(p)) => p,
         };
+        let vat_rate = match c.vat_rate.as_ref().map(parse_price) {
+            None => Decimal::new(2100, 2),
+            Some(Ok(r)) if r < Decimal::ONE_HUNDRED => r,
+            Some(Ok(_)) => {
+                errors.push(FieldError::new(field("vatRate"), "out_of_range"));
+                Decimal::ZERO
+            }
+            Some(Err(code)) => {
+                errors.push(FieldError::new(field("vatRate"), code));
+                Decimal::ZERO
+            }
+        };
         let seats = match c.seats {
             None => {
                 errors.push(FieldError::new(field("seats"), "required"));
@@ -169,6 +184,7 @@ pub fn validate_new_event(input: CreateEvent) -> Result<NewEvent, Vec<FieldError
             slug,
             name,
             price,
+            vat_rate,
             seats,
         });
     }
@@ -362,6 +378,7 @@ pub struct CategoryDoc {
     pub slug: String,
     pub name: String,
     pub price: String,
+    pub vat_rate: String,
     pub seats: i32,
     pub available: i64,
 }
