@@ -146,3 +146,6 @@ BEGIN
     UPDATE reservations SET seats_assigned = true WHERE id = p_reservation;
 END
 $$;
+
+-- Where an event takes place, as printed on its tickets.
+ALTER TABLE events ADD COLUMN venue text;

@@ -32,7 +32,10 @@ async fn tickets(shop: &Shop, event: &str, quantity: i64) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_ticket_checks_in_once() {
     let shop = Shop::start().await;
-    shop.api.create_event(&free_event("door", 10)).await;
+    let mut body = free_event("door", 10);
+    body["venue"] = json!("Kinepolis Antwerpen");
+    let created = shop.api.create_event(&body).await;
+    assert_eq!(created["venue"], "Kinepolis Antwerpen", "{created}");
     let code = tickets(&shop, "door", 1).await.remove(0);
 
     // The QR payload verifies offline with the event's public key.

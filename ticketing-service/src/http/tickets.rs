@@ -93,7 +93,7 @@ pub async fn ticket_pdf(
     let sheet = render::pdf::TicketSheet {
         event_name: &event.settings.name,
         starts,
-        venue: None,
+        venue: event.settings.venue.as_deref(),
         category: &ticket.category,
         seat: ticket.seat,
         attendee: format!(

@@ -19,6 +19,8 @@ pub struct CreateEvent {
     pub name: Option<String>,
     pub timezone: Option<String>,
     pub currency: Option<String>,
+    /// Where the event takes place, as printed on tickets.
+    pub venue: Option<String>,
     #[serde(flatten)]
     pub times: EventTimesInput,
     pub max_tickets_per_reservation: Option<i64>,
@@ -63,6 +65,8 @@ pub struct PatchEvent {
     pub name: Option<String>,
     pub timezone: Option<String>,
     pub currency: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub venue: Option<Option<String>>,
     #[serde(flatten)]
     pub times: EventTimesInput,
     pub max_tickets_per_reservation: Option<i64>,
@@ -76,6 +80,7 @@ pub struct EventSettings {
     pub name: String,
     pub timezone: Tz,
     pub currency: String,
+    pub venue: Option<String>,
     pub times: EventTimes,
     pub max_tickets_per_reservation: i32,
     pub reservation_timeout_seconds: i32,
@@ -119,6 +124,7 @@ pub fn validate_new_event(input: CreateEvent) -> Result<NewEvent, Vec<FieldError
         name: String::new(),
         timezone: Tz::UTC,
         currency: String::new(),
+        venue: None,
         times: EventTimes::default(),
         max_tickets_per_reservation: 10,
         reservation_timeout_seconds: 1500,
@@ -128,6 +134,7 @@ pub fn validate_new_event(input: CreateEvent) -> Result<NewEvent, Vec<FieldError
         name: input.name,
         timezone: input.timezone,
         currency: input.currency,
+        venue: input.venue.map(Some),
         times: input.times,
         max_tickets_per_reservation: input.max_tickets_per_reservation,
         reservation_timeout_seconds: input.reservation_timeout_seconds,
@@ -237,6 +244,17 @@ fn apply_patch(
         if !s.currency.is_empty() && !ok {
             errors.push(FieldError::new("currency", "invalid"));
         }
+    }
+    match patch.venue {
+        Some(Some(venue)) if venue.chars().count() > 200 => {
+            errors.push(FieldError::new("venue", "too_long"))
+        }
+        Some(venue) => {
+            s.venue = venue
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        }
+        None => {}
     }
     let zone = s.timezone;
     let times = patch.times;
@@ -360,6 +378,7 @@ pub struct EventDoc {
     pub name: String,
     pub timezone: String,
     pub currency: String,
+    pub venue: Option<String>,
     pub starts_at: Option<String>,
     pub ends_at: Option<String>,
     pub sale_starts_at: Option<String>,
@@ -391,6 +410,7 @@ impl EventDoc {
             name: s.name.clone(),
             timezone: s.timezone.name().to_string(),
             currency: s.currency.clone(),
+            venue: s.venue.clone(),
             starts_at: t.starts_at.map(format_time),
             ends_at: t.ends_at.map(format_time),
             sale_starts_at: t.sale_starts_at.map(format_time),

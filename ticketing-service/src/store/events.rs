@@ -20,7 +20,7 @@ pub struct StoredEvent {
 
 const EVENT_COLUMNS: &str = "id, slug, name, timezone, currency, starts_at, ends_at, \
     sale_starts_at, sale_ends_at, check_in_opens_at, check_in_closes_at, \
-    max_tickets_per_reservation, reservation_timeout_seconds, payment_deadline_hours";
+    max_tickets_per_reservation, reservation_timeout_seconds, payment_deadline_hours, venue";
 
 fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<StoredEvent, ApiError> {
     let zone: String = row.try_get("timezone")?;
@@ -33,6 +33,7 @@ fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<StoredEvent, ApiError> 
             timezone: parse_zone(&zone)
                 .ok_or_else(|| ApiError::Internal(format!("stored zone {zone} unknown")))?,
             currency: row.try_get("currency")?,
+            venue: row.try_get("venue")?,
             times: EventTimes {
                 starts_at: time("starts_at")?,
                 ends_at: time("ends_at")?,
@@ -56,8 +57,8 @@ pub async fn create_event(pool: &PgPool, event: &NewEvent) -> Result<(), ApiErro
         sqlx::query(
             "INSERT INTO events (slug, name, timezone, currency, starts_at, ends_at, \
              sale_starts_at, sale_ends_at, check_in_opens_at, check_in_closes_at, \
-             max_tickets_per_reservation, reservation_timeout_seconds, payment_deadline_hours) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             max_tickets_per_reservation, reservation_timeout_seconds, payment_deadline_hours, \
+             venue) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (slug) DO NOTHING RETURNING id",
         )
         .bind(&event.slug),
@@ -243,7 +244,8 @@ pub async fn update_settings(
             "UPDATE events SET name = $2, timezone = $3, currency = $4, starts_at = $5, \
              ends_at = $6, sale_starts_at = $7, sale_ends_at = $8, check_in_opens_at = $9, \
              check_in_closes_at = $10, max_tickets_per_reservation = $11, \
-             reservation_timeout_seconds = $12, payment_deadline_hours = $13 WHERE id = $1",
+             reservation_timeout_seconds = $12, payment_deadline_hours = $13, venue = $14 \
+             WHERE id = $1",
         )
         .bind(event_id),
         s,
@@ -255,7 +257,7 @@ pub async fn update_settings(
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
-/// Binds `$2` to `$13`: an event's settings, in the column order both statements use.
+/// Binds `$2` to `$14`: an event's settings, in the column order both statements use.
 fn bind_settings<'q>(query: PgQuery<'q>, s: &'q EventSettings) -> PgQuery<'q> {
     let t = &s.times;
     query
@@ -271,6 +273,7 @@ fn bind_settings<'q>(query: PgQuery<'q>, s: &'q EventSettings) -> PgQuery<'q> {
         .bind(s.max_tickets_per_reservation)
         .bind(s.reservation_timeout_seconds)
         .bind(s.payment_deadline_hours)
+        .bind(&s.venue)
 }
 
 #[derive(Debug, Serialize)]
