@@ -208,3 +208,71 @@ pub fn ticket(sheet: &TicketSheet<'_>) -> Result<Vec<u8>, PdfError> {
     }
     Ok(save(pdf, page))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkout::vat::{price_line, totals, Item};
+
+    fn invoice() -> Document {
+        let item = Item {
+            category: "combi".into(),
+            description: "Combi ticket".into(),
+            quantity: 2,
+            unit_price: "550.00".parse().unwrap(),
+            vat_rate: "21".parse().unwrap(),
+        };
+        let lines = vec![price_line(&item, false)];
+        Document {
+            kind: "invoice".into(),
+            number: "2026-00042".into(),
+            state: "issued".into(),
+            refers_to: None,
+            issued_at: chrono::Utc::now(),
+            currency: "EUR".into(),
+            event_name: "Devoxx Belgium".into(),
+            seller: serde_json::json!({"name": "Devoxx BV", "address": "Groenplaats 1\n2000 Antwerpen",
+                                       "country": "BE", "vatNumber": "BE0123456789"}),
+            buyer: serde_json::json!({"name": "Zoë Ærøskøbing", "address": "Straße 5", "country": "DE"}),
+            totals: totals(&lines),
+            lines,
+            reverse_charge: false,
+        }
+    }
+
+    /// Writes the rendered PDFs to `$BOXOFFICE_PDF_DIR` when set, to look at them.
+    fn keep(name: &str, pdf: &[u8]) {
+        if let Ok(dir) = std::env::var("BOXOFFICE_PDF_DIR") {
+            std::fs::write(std::path::Path::new(&dir).join(name), pdf).unwrap();
+        }
+    }
+
+    #[test]
+    fn an_invoice_embeds_its_font() {
+        let pdf = document(&invoice()).unwrap();
+        keep("invoice.pdf", &pdf);
+        assert!(pdf.starts_with(b"%PDF-"));
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.contains("FontFile"), "the font is embedded");
+        // Not yet: subsetting needs printpdf's `text_layout` feature; the whole font (about
+        // 380 kB compressed) goes into every PDF.
+        assert!(pdf.len() < 600_000, "{} bytes", pdf.len());
+    }
+
+    #[test]
+    fn a_ticket_draws_its_qr_code() {
+        let sheet = TicketSheet {
+            event_name: "Devoxx Belgium",
+            starts: Some("Monday 5 October 2026, 09:00 (CEST)".into()),
+            venue: Some("Kinepolis Antwerpen"),
+            category: "combi",
+            seat: 17,
+            attendee: "Zoë Ærøskøbing".into(),
+            code: "AbCdEfGhIjKlMnOpQrStUv",
+            payload: "AbCdEfGhIjKlMnOpQrStUv.c2lnbmF0dXJl",
+        };
+        let pdf = ticket(&sheet).unwrap();
+        keep("ticket.pdf", &pdf);
+        assert!(pdf.starts_with(b"%PDF-"));
+    }
+}
