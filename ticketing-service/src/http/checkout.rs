@@ -13,7 +13,7 @@ use crate::checkout::contact::{check_contact, Contact};
 use crate::error::ApiError;
 use crate::model::reservation::ReservationDoc;
 use crate::render;
-use crate::store::{checkout, invoices, reservations, tickets};
+use crate::store::{checkout, confirm, invoices, reservations, tickets};
 
 /// Reservation ids are UUIDs; anything else cannot name one.
 pub fn parse_id(id: &str) -> Result<Uuid, ApiError> {
@@ -62,7 +62,7 @@ pub async fn confirm(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let Confirmation { payment } = parse_body(&body)?;
-    checkout::confirm_reservation(&state.pool, &state.payments, id, &payment).await?;
+    confirm::confirm_reservation(&state.pool, &state.payments, id, &payment).await?;
     let doc = reservation_doc(&state, id).await?;
     tracing::info!(reservation = %id, %payment, status = %doc.status, "reservation confirmed");
     Ok(json(StatusCode::OK, doc))

@@ -1,6 +1,7 @@
 //! SQL. Every query of the service lives here; handlers call these functions.
 
 pub mod checkout;
+pub mod confirm;
 pub mod events;
 pub mod invoices;
 pub mod reservations;
