@@ -217,3 +217,60 @@ async fn two_scanners_at_the_same_instant_give_one_success() {
     }
     assert_eq!(shop.api.stats("race", "combi").await.checked_in, 50);
 }
+
+/// The public key of `event` as one process serves it.
+async fn checkin_key(shop: &Shop, process: usize, event: &str) -> String {
+    let path = format!("/api/v1/events/{event}/checkin-key");
+    let answer = shop
+        .api
+        .send(shop.api.request_to(process, reqwest::Method::GET, &path))
+        .await;
+    answer.expect(200)["publicKey"]
+        .as_str()
+        .expect("a key")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_configured_key_every_replica_signs_alike() {
+    let options = ShopOptions {
+        processes: 2,
+        ..ShopOptions::default()
+    };
+    let shop = Shop::start_with(options).await;
+    shop.api.create_event(&free_event("keys", 10)).await;
+    shop.api.create_event(&free_event("other", 10)).await;
+    let first = checkin_key(&shop, 0, "keys").await;
+    assert_eq!(first, checkin_key(&shop, 1, "keys").await);
+    assert_ne!(
+        first,
+        checkin_key(&shop, 0, "other").await,
+        "a key per event"
+    );
+    let masters = common::sql::count(
+        &shop.db,
+        "SELECT count(*) FROM shop_settings WHERE length(signing_master) = 32",
+    )
+    .await;
+    assert_eq!(masters, 1, "one random master, kept in the database");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_key_derives_the_event_keys() {
+    let options = ShopOptions::default().env("TICKET_SIGNING_KEY", "operator-given-secret");
+    let shop = Shop::start_with(options).await;
+    shop.api.create_event(&free_event("keyed", 10)).await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM events WHERE slug = 'keyed'")
+        .fetch_one(&shop.db)
+        .await
+        .unwrap();
+    let expected = ticketing_service::checkout::signing::event_key(b"operator-given-secret", id);
+    let expected = ticketing_service::checkout::signing::public_key_text(&expected);
+    assert_eq!(checkin_key(&shop, 0, "keyed").await, expected);
+    let stored = common::sql::count(
+        &shop.db,
+        "SELECT count(*) FROM shop_settings WHERE signing_master IS NOT NULL",
+    )
+    .await;
+    assert_eq!(stored, 0, "no master is made when one is configured");
+}

@@ -292,6 +292,15 @@ async fn cancelling_voids_unpaid_invoices_and_credits_paid_ones() {
         .get(&format!("/api/v1/reservations/{paid}/credit-note.html"))
         .await;
     assert!(html.text.contains("Cancels invoice INV-2"), "{}", html.text);
+    let voided = invoices.iter().find(|i| i["state"] == "voided").unwrap();
+    let path = format!("/admin/v1/invoices/{}.html", voided["id"]);
+    let html = shop.api.admin_get(&path).await;
+    assert!(html.text.contains("Voided"), "{}", html.text);
+    let path = format!("/admin/v1/invoices/{}.pdf", credit["id"]);
+    let pdf = shop.api.admin_get(&path).await;
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    let missing = shop.api.admin_get("/admin/v1/invoices/999.pdf").await;
+    missing.expect_problem(404, "invoice_not_found");
 
     // The voided number is the next invoice's.
     let (_, next) = shop.api.checkout("cancel", 1, &invoiced, "offline").await;
