@@ -2,7 +2,8 @@
 //! the QR codes scanners read.
 //!
 //! PDFs are drawn with `printpdf` in DejaVu Sans, which is compiled into the binary (the
-//! shop runs in an image with no fonts), so every PDF embeds the glyphs it uses.
+//! shop runs in an image with no fonts), and every PDF embeds the subset of glyphs it uses
+//! (printpdf's `text_layout` feature does the subsetting).
 
 pub mod html;
 pub mod pdf;
