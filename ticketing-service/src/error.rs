@@ -108,6 +108,7 @@ impl ApiError {
             "event_not_found" => "Event not found",
             "reservation_not_found" => "Reservation not found",
             "ticket_not_found" => "Ticket not found",
+            "not_found" => "Not found",
             "invoice_not_found" => "Invoice not found",
             "already_checked_in" => "Already checked in",
             "not_valid_for_entry" => "Not valid for entry",

@@ -126,3 +126,60 @@ pub async fn signing_master(pool: &PgPool) -> Result<Vec<u8>, ApiError> {
     .await?;
     Ok(master)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> Settings {
+        Settings {
+            seller_name: String::new(),
+            seller_address: String::new(),
+            seller_vat_number: None,
+            seller_country: "BE".into(),
+            invoice_pattern: "%d".into(),
+            credit_note_pattern: "CN-%d".into(),
+        }
+    }
+
+    fn input(body: serde_json::Value) -> SettingsInput {
+        serde_json::from_value(body).unwrap()
+    }
+
+    #[test]
+    fn absent_fields_keep_their_value_and_null_clears_the_vat_number() {
+        let s = apply(
+            defaults(),
+            input(
+                serde_json::json!({"sellerName": " Devoxx ", "sellerVatNumber": "be 0123.456.789",
+                                     "invoicePattern": "2026-%05d"}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(s.seller_name, "Devoxx");
+        assert_eq!(s.seller_vat_number.as_deref(), Some("BE0123456789"));
+        assert_eq!(s.credit_note_pattern, "CN-%d");
+        let s = apply(s, input(serde_json::json!({"sellerVatNumber": null}))).unwrap();
+        assert_eq!(s.seller_vat_number, None);
+        assert_eq!(s.invoice_pattern, "2026-%05d");
+    }
+
+    #[test]
+    fn patterns_must_format_and_differ() {
+        let errors = apply(
+            defaults(),
+            input(serde_json::json!({"invoicePattern": "X%d", "creditNotePattern": "X%d"})),
+        )
+        .unwrap_err();
+        assert_eq!(
+            errors,
+            vec![FieldError::new("creditNotePattern", "duplicate")]
+        );
+        let errors = apply(
+            defaults(),
+            input(serde_json::json!({"invoicePattern": "%x"})),
+        )
+        .unwrap_err();
+        assert_eq!(errors, vec![FieldError::new("invoicePattern", "invalid")]);
+    }
+}
