@@ -68,9 +68,9 @@ async fn a_shop_killed_between_payment_and_tickets_completes_the_order_once_on_r
     assert!(blocked.is_some(), "mark-paid waits on the tickets table");
     let paid_part: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-         WHERE a.application_name = 'ticketing-service' AND l.granted \
-           AND l.mode = 'RowExclusiveLock' AND l.relation IN ('reservations'::regclass, \
-                                                           'invoices'::regclass)",
+         WHERE a.application_name = 'ticketing-service' AND a.wait_event_type = 'Lock' \
+           AND l.granted AND l.mode = 'RowExclusiveLock' \
+           AND l.relation IN ('reservations'::regclass, 'invoices'::regclass)",
     )
     .fetch_one(&shop.db)
     .await
