@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(postgresql-15 postgresql-client-15 postgresql-contrib curl ca-certificates
-          util-linux procps python3 python3-venv gcc make)
+          util-linux procps python3 python3-venv gcc make fonts-dejavu-core)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -101,6 +101,15 @@ impl ShopProcess {
         }
     }
 
+    /// Kills the process at once (SIGKILL), as a crash or an OOM kill would, and reaps it.
+    pub fn kill(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill().context("failed to kill ticketing-service")?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
     /// Sends SIGTERM and waits for a graceful exit; returns whether it exited cleanly.
     pub fn terminate(&mut self, deadline: Duration) -> Result<bool> {
         let Some(mut child) = self.child.take() else {

@@ -39,6 +39,13 @@ pub enum ApiError {
     Unauthorized,
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// A second scan of a ticket; carries when the first one checked it in.
+    #[error("already checked in at {0}")]
+    AlreadyCheckedIn(String),
+    /// A ticket that may not enter, with the reason (`cancelled`, `payment_due`,
+    /// `other_event`, `outside_window`).
+    #[error("not valid for entry: {0}")]
+    NotValidForEntry(&'static str),
     #[error("database unavailable: {0}")]
     DatabaseUnavailable(String),
     /// A deadlock or serialization failure: worth running again; answered like an outage
@@ -56,13 +63,14 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::NotEnoughSeats => StatusCode::PRECONDITION_FAILED,
-            ApiError::Rule(_) | ApiError::Validation(_) | ApiError::IdempotencyKeyReused => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::Rule(_)
+            | ApiError::Validation(_)
+            | ApiError::IdempotencyKeyReused
+            | ApiError::NotValidForEntry(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::AlreadyCheckedIn(_) => StatusCode::CONFLICT,
             ApiError::DatabaseUnavailable(_) | ApiError::Contention(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -79,6 +87,8 @@ impl ApiError {
             ApiError::MalformedBody(_) => "malformed_body",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Conflict(_) => "conflict",
+            ApiError::AlreadyCheckedIn(_) => "already_checked_in",
+            ApiError::NotValidForEntry(_) => "not_valid_for_entry",
             ApiError::DatabaseUnavailable(_) | ApiError::Contention(_) => "database_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -97,6 +107,11 @@ impl ApiError {
             "malformed_body" => "Malformed request body",
             "event_not_found" => "Event not found",
             "reservation_not_found" => "Reservation not found",
+            "ticket_not_found" => "Ticket not found",
+            "not_found" => "Not found",
+            "invoice_not_found" => "Invoice not found",
+            "already_checked_in" => "Already checked in",
+            "not_valid_for_entry" => "Not valid for entry",
             "unauthorized" => "Unauthorized",
             "conflict" => "Conflict",
             "database_unavailable" => "Database unavailable",
@@ -116,6 +131,8 @@ impl ApiError {
         match self {
             ApiError::Validation(errors) => body["errors"] = serde_json::json!(errors),
             ApiError::MalformedBody(detail) => body["detail"] = serde_json::json!(detail),
+            ApiError::AlreadyCheckedIn(at) => body["checkedInAt"] = serde_json::json!(at),
+            ApiError::NotValidForEntry(reason) => body["reason"] = serde_json::json!(reason),
             _ => {}
         }
         body

@@ -6,12 +6,14 @@
 //! counters, so concurrent reservations do not queue on one row, and a sold-out category
 //! is answered from a plain read.
 
+pub mod checkout;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod model;
+pub mod render;
 pub mod reserving;
 pub mod server;
 pub mod store;

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::config::{DatabaseArgs, ServeArgs};
 use crate::db;
-use crate::http::{router, AppState};
+use crate::http::{router, AppState, SigningMaster};
 use crate::metrics::Metrics;
 use crate::sweeper;
 
@@ -52,6 +52,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics: Arc::new(Metrics::new()),
         ready,
         breaker: Arc::default(),
+        payments: Arc::default(),
+        signing: Arc::new(SigningMaster::new(args.ticket_signing_key.as_deref())),
     };
     let listener = tokio::net::TcpListener::bind(args.listen_addr)
         .await

@@ -1,5 +1,6 @@
-//! Background work every process runs: expired holds give their seats back, held
-//! reservations get their seat rows, old idempotency keys go.
+//! Background work every process runs: expired holds give their seats back, and so do
+//! bank transfers past their payment deadline (voiding their invoices); held reservations
+//! get their seat rows; old idempotency keys go.
 //!
 //! Both sweeps lock the reservations they work on with `SKIP LOCKED`, so any number of
 //! processes run them against one database safely; each pass is bounded, so a backlog is
@@ -12,6 +13,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::reserving::forget_old_keys;
+use crate::store::checkout::expire_payments;
 use crate::store::reservations::{assign_seats, expire_holds};
 
 const EXPIRY_BATCH: i32 = 500;
@@ -33,6 +35,16 @@ pub async fn run_expiry(pool: PgPool, interval: Duration, shutdown: watch::Recei
                     Err(e) => {
                         // The database is away or busy: the next pass tries again.
                         tracing::debug!(error = %e, "expiry sweep failed");
+                        break;
+                    }
+                }
+            }
+            for _ in 0..BATCHES_PER_PASS {
+                match expire_payments(&pool, i64::from(EXPIRY_BATCH)).await {
+                    Ok(0) => break,
+                    Ok(n) => tracing::info!(expired = n, "expired unpaid reservations"),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "payment deadline sweep failed");
                         break;
                     }
                 }

@@ -21,6 +21,7 @@ async fn a_created_event_reads_back_in_utc_with_defaults() {
         assert_eq!(doc["name"], "Event devoxx", "{doc}");
         assert_eq!(doc["timezone"], "Europe/Brussels", "{doc}");
         assert_eq!(doc["currency"], "EUR", "{doc}");
+        assert_eq!(doc["venue"], json!(null), "{doc}");
         // Brussels is at +02:00 in summer and early October.
         assert_eq!(doc["startsAt"], "2030-10-05T07:00:00Z", "{doc}");
         assert_eq!(doc["endsAt"], "2030-10-09T16:00:00Z", "{doc}");

@@ -1,9 +1,14 @@
 //! The HTTP layer: routes, shared state, authentication, metrics and request logging.
 
 mod admin;
+mod admin_checkout;
 mod breaker;
+mod checkout;
 mod ops;
 mod public;
+mod tickets;
+
+pub use tickets::SigningMaster;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -14,12 +19,13 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::PgPool;
 
+use crate::checkout::payment::Payments;
 use crate::error::{ApiError, DatabaseDown};
 use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 
@@ -31,6 +37,10 @@ pub struct AppState {
     /// Set once the schema is known to be migrated.
     pub ready: Arc<AtomicBool>,
     pub breaker: Arc<breaker::Breaker>,
+    /// The ways to pay a confirmation.
+    pub payments: Arc<Payments>,
+    /// Where ticket signing keys come from.
+    pub signing: Arc<SigningMaster>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -42,6 +52,22 @@ pub fn router(state: AppState) -> Router {
             post(admin::add_seats),
         )
         .route("/events/{event}/stats", get(admin::stats))
+        .route(
+            "/events/{event}/invoices",
+            get(admin_checkout::list_invoices),
+        )
+        .route("/events/{event}/check-ins", post(tickets::check_in))
+        .route("/events/{event}/attendees.csv", get(tickets::attendees_csv))
+        .route(
+            "/settings",
+            get(admin_checkout::get_settings).put(admin_checkout::put_settings),
+        )
+        .route(
+            "/reservations/{id}/mark-paid",
+            post(admin_checkout::mark_paid),
+        )
+        .route("/reservations/{id}/cancel", post(admin_checkout::cancel))
+        .route("/invoices/{file}", get(admin_checkout::document))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_admin))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -57,6 +83,13 @@ pub fn router(state: AppState) -> Router {
             "/reservations/{id}",
             get(public::get_reservation).delete(public::cancel_reservation),
         )
+        .route("/reservations/{id}/contact", put(checkout::put_contact))
+        .route("/reservations/{id}/confirm", post(checkout::confirm))
+        .route("/reservations/{id}/{file}", get(checkout::document))
+        .route("/events/{event}/checkin-key", get(tickets::checkin_key))
+        .route("/tickets/{code}", get(tickets::get_ticket))
+        .route("/tickets/{code}/qr.svg", get(tickets::ticket_qr))
+        .route("/tickets/{code}/ticket.pdf", get(tickets::ticket_pdf))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             guard_database,

@@ -1,16 +1,15 @@
 //! Public endpoints: events and reservations.
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use uuid::Uuid;
-
+use super::checkout::parse_id;
 use super::{json, parse_body, AppState};
 use crate::error::{ApiError, FieldError};
 use crate::model::reservation::{check_request, ReservationRequest};
 use crate::reserving::{self, MAX_KEY_LEN};
 use crate::store::{events, reservations};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 
 pub async fn get_event(
     State(state): State<AppState>,
@@ -92,7 +91,7 @@ pub async fn get_reservation(
     let id = parse_id(&id)?;
     Ok(json(
         StatusCode::OK,
-        reservations::find(&state.pool, id).await?,
+        super::checkout::reservation_doc(&state, id).await?,
     ))
 }
 
@@ -109,9 +108,4 @@ pub async fn cancel_reservation(
         // Its time was already up: it is expired now, and was not cancellable.
         _ => Err(ApiError::Conflict("conflict")),
     }
-}
-
-/// Reservation ids are UUIDs; anything else cannot name one.
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| ApiError::NotFound("reservation_not_found"))
 }

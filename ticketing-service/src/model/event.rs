@@ -19,6 +19,8 @@ pub struct CreateEvent {
     pub name: Option<String>,
     pub timezone: Option<String>,
     pub currency: Option<String>,
+    /// Where the event takes place, as printed on tickets.
+    pub venue: Option<String>,
     #[serde(flatten)]
     pub times: EventTimesInput,
     pub max_tickets_per_reservation: Option<i64>,
@@ -52,6 +54,8 @@ pub struct CreateCategory {
     pub slug: Option<String>,
     pub name: Option<String>,
     pub price: Option<serde_json::Value>,
+    /// VAT rate in percent, included in the price; 21.00 when absent.
+    pub vat_rate: Option<serde_json::Value>,
     pub seats: Option<i64>,
 }
 
@@ -61,6 +65,8 @@ pub struct PatchEvent {
     pub name: Option<String>,
     pub timezone: Option<String>,
     pub currency: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub venue: Option<Option<String>>,
     #[serde(flatten)]
     pub times: EventTimesInput,
     pub max_tickets_per_reservation: Option<i64>,
@@ -74,6 +80,7 @@ pub struct EventSettings {
     pub name: String,
     pub timezone: Tz,
     pub currency: String,
+    pub venue: Option<String>,
     pub times: EventTimes,
     pub max_tickets_per_reservation: i32,
     pub reservation_timeout_seconds: i32,
@@ -102,6 +109,7 @@ pub struct NewCategory {
     pub slug: String,
     pub name: String,
     pub price: Decimal,
+    pub vat_rate: Decimal,
     pub seats: i32,
 }
 
@@ -116,6 +124,7 @@ pub fn validate_new_event(input: CreateEvent) -> Result<NewEvent, Vec<FieldError
         name: String::new(),
         timezone: Tz::UTC,
         currency: String::new(),
+        venue: None,
         times: EventTimes::default(),
         max_tickets_per_reservation: 10,
         reservation_timeout_seconds: 1500,
@@ -125,6 +134,7 @@ pub fn validate_new_event(input: CreateEvent) -> Result<NewEvent, Vec<FieldError
         name: input.name,
         timezone: input.timezone,
         currency: input.currency,
+        venue: input.venue.map(Some),
         times: input.times,
         max_tickets_per_reservation: input.max_tickets_per_reservation,
         reservation_timeout_seconds: input.reservation_timeout_seconds,
@@ -154,6 +164,18 @@ pub fn validate_new_event(input: CreateEvent) -> Result<NewEvent, Vec<FieldError
             }
             Some(Ok(p)) => p,
         };
+        let vat_rate = match c.vat_rate.as_ref().map(parse_price) {
+            None => Decimal::new(2100, 2),
+            Some(Ok(r)) if r < Decimal::ONE_HUNDRED => r,
+            Some(Ok(_)) => {
+                errors.push(FieldError::new(field("vatRate"), "out_of_range"));
+                Decimal::ZERO
+            }
+            Some(Err(code)) => {
+                errors.push(FieldError::new(field("vatRate"), code));
+                Decimal::ZERO
+            }
+        };
         let seats = match c.seats {
             None => {
                 errors.push(FieldError::new(field("seats"), "required"));
@@ -169,6 +191,7 @@ pub fn validate_new_event(input: CreateEvent) -> Result<NewEvent, Vec<FieldError
             slug,
             name,
             price,
+            vat_rate,
             seats,
         });
     }
@@ -221,6 +244,17 @@ fn apply_patch(
         if !s.currency.is_empty() && !ok {
             errors.push(FieldError::new("currency", "invalid"));
         }
+    }
+    match patch.venue {
+        Some(Some(venue)) if venue.chars().count() > 200 => {
+            errors.push(FieldError::new("venue", "too_long"))
+        }
+        Some(venue) => {
+            s.venue = venue
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        }
+        None => {}
     }
     let zone = s.timezone;
     let times = patch.times;
@@ -344,6 +378,7 @@ pub struct EventDoc {
     pub name: String,
     pub timezone: String,
     pub currency: String,
+    pub venue: Option<String>,
     pub starts_at: Option<String>,
     pub ends_at: Option<String>,
     pub sale_starts_at: Option<String>,
@@ -362,6 +397,7 @@ pub struct CategoryDoc {
     pub slug: String,
     pub name: String,
     pub price: String,
+    pub vat_rate: String,
     pub seats: i32,
     pub available: i64,
 }
@@ -374,6 +410,7 @@ impl EventDoc {
             name: s.name.clone(),
             timezone: s.timezone.name().to_string(),
             currency: s.currency.clone(),
+            venue: s.venue.clone(),
             starts_at: t.starts_at.map(format_time),
             ends_at: t.ends_at.map(format_time),
             sale_starts_at: t.sale_starts_at.map(format_time),

@@ -81,6 +81,10 @@ pub struct ReservationDoc {
     pub email: Option<String>,
     pub items: Vec<ItemDoc>,
     pub tickets: Vec<serde_json::Value>,
+    /// The payment chosen at confirmation: method, amount due, structured communication,
+    /// invoice number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -121,6 +125,7 @@ impl ReservationDoc {
                 })
                 .collect(),
             tickets: Vec::new(),
+            payment: None,
         }
     }
 }

@@ -20,7 +20,7 @@ pub struct StoredEvent {
 
 const EVENT_COLUMNS: &str = "id, slug, name, timezone, currency, starts_at, ends_at, \
     sale_starts_at, sale_ends_at, check_in_opens_at, check_in_closes_at, \
-    max_tickets_per_reservation, reservation_timeout_seconds, payment_deadline_hours";
+    max_tickets_per_reservation, reservation_timeout_seconds, payment_deadline_hours, venue";
 
 fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<StoredEvent, ApiError> {
     let zone: String = row.try_get("timezone")?;
@@ -33,6 +33,7 @@ fn event_from_row(row: &sqlx::postgres::PgRow) -> Result<StoredEvent, ApiError> 
             timezone: parse_zone(&zone)
                 .ok_or_else(|| ApiError::Internal(format!("stored zone {zone} unknown")))?,
             currency: row.try_get("currency")?,
+            venue: row.try_get("venue")?,
             times: EventTimes {
                 starts_at: time("starts_at")?,
                 ends_at: time("ends_at")?,
@@ -56,8 +57,8 @@ pub async fn create_event(pool: &PgPool, event: &NewEvent) -> Result<(), ApiErro
         sqlx::query(
             "INSERT INTO events (slug, name, timezone, currency, starts_at, ends_at, \
              sale_starts_at, sale_ends_at, check_in_opens_at, check_in_closes_at, \
-             max_tickets_per_reservation, reservation_timeout_seconds, payment_deadline_hours) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             max_tickets_per_reservation, reservation_timeout_seconds, payment_deadline_hours, \
+             venue) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (slug) DO NOTHING RETURNING id",
         )
         .bind(&event.slug),
@@ -73,14 +74,15 @@ pub async fn create_event(pool: &PgPool, event: &NewEvent) -> Result<(), ApiErro
 
     for (position, category) in event.categories.iter().enumerate() {
         let category_id: i64 = sqlx::query_scalar(
-            "INSERT INTO categories (event_id, slug, name, price, position, seats, stripes) \
-             VALUES ($1, $2, $3, $4, $5, 0, 1) RETURNING id",
+            "INSERT INTO categories (event_id, slug, name, price, vat_rate, position, seats, \
+             stripes) VALUES ($1, $2, $3, $4, $6, $5, 0, 1) RETURNING id",
         )
         .bind(event_id)
         .bind(&category.slug)
         .bind(&category.name)
         .bind(category.price)
         .bind(position as i32)
+        .bind(category.vat_rate)
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query("INSERT INTO category_stripes (category_id, stripe, free) VALUES ($1, 0, 0)")
@@ -198,7 +200,7 @@ pub async fn find_event(conn: &mut PgConnection, slug: &str) -> Result<StoredEve
 /// Categories in creation order, with their free seats right now.
 pub async fn categories(pool: &PgPool, event_id: i64) -> Result<Vec<CategoryDoc>, ApiError> {
     let rows = sqlx::query(
-        "SELECT c.slug, c.name, c.price, c.seats, \
+        "SELECT c.slug, c.name, c.price, c.vat_rate, c.seats, \
                 (SELECT coalesce(sum(free), 0) FROM category_stripes s \
                  WHERE s.category_id = c.id)::bigint AS available \
          FROM categories c WHERE c.event_id = $1 ORDER BY c.position",
@@ -216,6 +218,7 @@ pub async fn categories(pool: &PgPool, event_id: i64) -> Result<Vec<CategoryDoc>
                     price.rescale(2);
                     price.to_string()
                 },
+                vat_rate: r.try_get::<Decimal, _>("vat_rate")?.to_string(),
                 seats: r.try_get("seats")?,
                 available: r.try_get("available")?,
             })
@@ -241,7 +244,8 @@ pub async fn update_settings(
             "UPDATE events SET name = $2, timezone = $3, currency = $4, starts_at = $5, \
              ends_at = $6, sale_starts_at = $7, sale_ends_at = $8, check_in_opens_at = $9, \
              check_in_closes_at = $10, max_tickets_per_reservation = $11, \
-             reservation_timeout_seconds = $12, payment_deadline_hours = $13 WHERE id = $1",
+             reservation_timeout_seconds = $12, payment_deadline_hours = $13, venue = $14 \
+             WHERE id = $1",
         )
         .bind(event_id),
         s,
@@ -253,7 +257,7 @@ pub async fn update_settings(
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
-/// Binds `$2` to `$13`: an event's settings, in the column order both statements use.
+/// Binds `$2` to `$14`: an event's settings, in the column order both statements use.
 fn bind_settings<'q>(query: PgQuery<'q>, s: &'q EventSettings) -> PgQuery<'q> {
     let t = &s.times;
     query
@@ -269,6 +273,7 @@ fn bind_settings<'q>(query: PgQuery<'q>, s: &'q EventSettings) -> PgQuery<'q> {
         .bind(s.max_tickets_per_reservation)
         .bind(s.reservation_timeout_seconds)
         .bind(s.payment_deadline_hours)
+        .bind(&s.venue)
 }
 
 #[derive(Debug, Serialize)]
@@ -281,9 +286,11 @@ pub struct CategoryStats {
     pub awaiting_payment: i64,
     pub sold: i64,
     pub checked_in: i64,
+    /// What paid reservations paid for the category's seats (VAT included, as invoiced).
+    pub revenue: String,
 }
 
-/// Seats by state, per category. `checkedIn` counts nothing until check-in exists.
+/// Seats by state, per category, checked-in tickets and revenue.
 pub async fn stats(pool: &PgPool, event_id: i64) -> Result<Vec<CategoryStats>, ApiError> {
     let rows = sqlx::query(
         "SELECT c.id, c.slug, c.seats::bigint AS seats, \
@@ -304,6 +311,16 @@ pub async fn stats(pool: &PgPool, event_id: i64) -> Result<Vec<CategoryStats>, A
     .bind(event_id)
     .fetch_all(pool)
     .await?;
+    let checked_in = crate::store::tickets::checked_in_by_category(pool, event_id).await?;
+    let revenue: Vec<(String, Decimal)> = sqlx::query_as(
+        "SELECT l->>'category', sum((l->>'gross')::numeric) \
+         FROM checkouts k JOIN reservations r ON r.id = k.reservation_id \
+         CROSS JOIN jsonb_array_elements(k.lines) AS l \
+         WHERE r.event_id = $1 AND r.status = 'paid' GROUP BY 1",
+    )
+    .bind(event_id)
+    .fetch_all(pool)
+    .await?;
     let count = |category: i64, status: &str| -> i64 {
         taken
             .iter()
@@ -314,14 +331,24 @@ pub async fn stats(pool: &PgPool, event_id: i64) -> Result<Vec<CategoryStats>, A
     rows.iter()
         .map(|r| {
             let id: i64 = r.try_get("id")?;
+            let slug: String = r.try_get("slug")?;
+            let mut earned = revenue
+                .iter()
+                .find(|(c, _)| *c == slug)
+                .map_or(Decimal::ZERO, |(_, sum)| *sum);
+            earned.rescale(2);
             Ok(CategoryStats {
-                slug: r.try_get("slug")?,
+                revenue: earned.to_string(),
+                slug,
                 seats: r.try_get("seats")?,
                 free: r.try_get("free")?,
                 held: count(id, "held"),
                 awaiting_payment: count(id, "awaitingPayment"),
                 sold: count(id, "paid"),
-                checked_in: 0,
+                checked_in: checked_in
+                    .iter()
+                    .find(|(c, _)| *c == id)
+                    .map_or(0, |(_, n)| *n),
             })
         })
         .collect()

@@ -1,7 +1,12 @@
 //! SQL. Every query of the service lives here; handlers call these functions.
 
+pub mod checkout;
+pub mod confirm;
 pub mod events;
+pub mod invoices;
 pub mod reservations;
+pub mod settings;
+pub mod tickets;
 
 /// Most stripes a category's free-seat count is split over: enough that 256 concurrent
 /// reservations rarely meet on one counter row, few enough that a sold-out check reads

@@ -117,5 +117,6 @@ pub async fn find(pool: &PgPool, id: Uuid) -> Result<ReservationDoc, ApiError> {
             })
             .collect(),
         tickets: Vec::new(),
+        payment: None,
     })
 }

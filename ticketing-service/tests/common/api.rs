@@ -103,6 +103,14 @@ impl Api {
         .await
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> Answer {
+        self.send(self.request(Method::PUT, path).json(body)).await
+    }
+
+    pub async fn admin_put(&self, path: &str, body: &Value) -> Answer {
+        self.send(self.admin(Method::PUT, path).json(body)).await
+    }
+
     pub async fn admin_get(&self, path: &str) -> Answer {
         self.send(self.admin(Method::GET, path)).await
     }

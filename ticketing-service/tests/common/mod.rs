@@ -10,6 +10,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod api;
+pub mod checkout;
 pub mod events;
 pub mod sql;
 
@@ -117,7 +118,7 @@ pub fn shop_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ticketing-service"))
 }
 
-fn log_dir() -> PathBuf {
+pub fn log_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("shop-logs")
 }
 
