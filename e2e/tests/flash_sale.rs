@@ -201,3 +201,44 @@ async fn the_check_fails_a_tampered_ledger() {
         "{violations}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attendees_go_on_to_checkout_during_the_rush() {
+    let shop = start_shop("checkout").await;
+    let (out, report) = shop.flash_sale(&[
+        "--clients",
+        "20",
+        "--requests",
+        "400",
+        "--checkout-share",
+        "0.5",
+        "--checkout-payment",
+        "offline",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let checkout = &report["checkout"];
+    println!("checkouts: {checkout}");
+    assert_eq!(report["check"]["passed"], true, "{}", report["check"]);
+    assert_eq!(checkout["serverErrors"], 0);
+    let completed = checkout["completed"].as_u64().unwrap();
+    assert!(completed > 0, "{checkout}");
+    assert_eq!(
+        checkout["outcomes"]["confirm 200"].as_u64().unwrap_or(0)
+            + checkout["outcomes"]["confirm 201"].as_u64().unwrap_or(0),
+        completed
+    );
+
+    // Confirmed by bank transfer: their seats wait for payment, the others are still held.
+    let categories = report["check"]["categories"].as_array().unwrap();
+    let sum = |field: &str| -> i64 { categories.iter().map(|c| c[field].as_i64().unwrap()).sum() };
+    assert!(sum("awaitingPayment") > 0, "{categories:?}");
+    assert_eq!(
+        sum("held") + sum("awaitingPayment"),
+        report["seatsReserved"].as_i64().unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&shop.dir);
+}
