@@ -6,7 +6,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 
 /// The shop's schema, from the workspace's `migrations/` folder, compiled in.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
@@ -65,7 +65,9 @@ pub fn is_retryable(error: &ApiError) -> bool {
 /// Maps a database error to what the API answers.
 ///
 /// The SQL functions raise SQLSTATE `BX4xx` with the API's error code as the message; a
-/// lost or refused connection is `database_unavailable`; anything else is a bug.
+/// lost or refused connection is `database_unavailable`; text PostgreSQL cannot store (a
+/// NUL character) is a malformed request; an amount too large for its column breaks a
+/// rule; anything else is a bug.
 pub fn classify(error: sqlx::Error) -> ApiError {
     if is_unavailable(&error) {
         return ApiError::DatabaseUnavailable(error.to_string());
@@ -74,6 +76,17 @@ pub fn classify(error: sqlx::Error) -> ApiError {
         match db.code().as_deref() {
             Some(code) if code.starts_with("BX") => return business_error(db.message()),
             Some("40P01" | "40001") => return ApiError::Contention(error.to_string()),
+            // invalid byte sequence (0x00), unsupported Unicode escape (\u0000 in jsonb)
+            Some("22021" | "22P05") => {
+                return ApiError::MalformedBody(
+                    "text may not contain the NUL character (U+0000)".into(),
+                )
+            }
+            // A unique index refused a duplicate the code did not expect (two writers).
+            Some("23505") => return ApiError::Conflict("conflict"),
+            Some("22003") => {
+                return ApiError::Validation(vec![FieldError::new("amount", "out_of_range")])
+            }
             _ => {}
         }
     }

@@ -371,3 +371,67 @@ async fn settings_refuse_bad_patterns() {
     let settings = shop.api.admin_get("/admin/v1/settings").await;
     assert_eq!(settings.expect(200)["invoicePattern"], "%d");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_input_is_refused_without_a_500() {
+    let shop = Shop::start().await;
+    let mut body = event("hostile", 10);
+    body["maxTicketsPerReservation"] = json!(10);
+    body["categories"][0]["price"] = json!("9000000000.00");
+    shop.api.create_event(&body).await;
+    let id = shop.api.reserve("hostile", &[("combi", 2)]).await.id();
+
+    // PostgreSQL cannot store U+0000 in text or jsonb: a malformed request, not a bug.
+    let mut nul = buyer();
+    nul["firstName"] = json!("A\u{0000}B");
+    shop.api
+        .contact(&id, &nul)
+        .await
+        .expect_problem(400, "malformed_body");
+    let mut nul_attendee = buyer();
+    nul_attendee["attendees"] = json!([{"firstName": "A\u{0000}", "lastName": "B"},
+                                       {"firstName": "C", "lastName": "D"}]);
+    shop.api
+        .contact(&id, &nul_attendee)
+        .await
+        .expect_problem(400, "malformed_body");
+
+    // 2 × 9,000,000,000.00 does not fit the amount columns: a rule, and nothing changes.
+    shop.api.contact(&id, &buyer()).await.expect(200);
+    let answer = shop.api.confirm(&id, "offline").await;
+    answer.expect_field_error("amount", "out_of_range");
+    assert_eq!(
+        shop.api.reservation(&id).await.expect(200)["status"],
+        "held"
+    );
+
+    // Patterns printing the same number for an invoice and a credit note are refused.
+    let collide = json!({"invoicePattern": "%d", "creditNotePattern": "%01d"});
+    shop.api
+        .admin_put("/admin/v1/settings", &collide)
+        .await
+        .expect_field_error("creditNotePattern", "duplicate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_past_its_deadline_cannot_be_marked_paid() {
+    let shop = Shop::start().await;
+    shop.api.create_event(&event("late", 10)).await;
+    let id = shop.api.reserve("late", &[("combi", 1)]).await.id();
+    shop.api.contact(&id, &buyer()).await.expect(200);
+    shop.api.confirm(&id, "offline").await.expect(200);
+    // The deadline passed a moment ago, before the sweep saw it.
+    sqlx::query(
+        "UPDATE reservations SET expires_at = now() - interval '50 ms' WHERE id = $1::uuid",
+    )
+    .bind(&id)
+    .execute(&shop.db)
+    .await
+    .unwrap();
+    shop.api
+        .mark_paid(&id)
+        .await
+        .expect_problem(409, "conflict");
+    let tickets = common::sql::count(&shop.db, "SELECT count(*) FROM tickets").await;
+    assert_eq!(tickets, 0);
+}

@@ -123,6 +123,33 @@ async fn a_database_outage_answers_503_and_service_comes_back() {
         503 => _ = read.expect_problem(503, "database_unavailable"),
         status => assert_eq!(status, 200, "event read during the outage: {read}"),
     }
+    // A wave after the breaker's first second: one request may go through as the probe
+    // and wait for the pool; every other one is answered at once, not after the pool's
+    // acquire timeout.
+    tokio::time::sleep(Duration::from_millis(1500).saturating_sub(down_at.elapsed())).await;
+    let mut wave = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let api = api.clone();
+        wave.spawn(async move {
+            let asked = Instant::now();
+            let answer = api.admin_get("/admin/v1/events/outage/stats").await;
+            (answer, asked.elapsed())
+        });
+    }
+    let mut slow = 0;
+    let mut fastest = Duration::MAX;
+    while let Some(done) = wave.join_next().await {
+        let (answer, took) = done.expect("wave request");
+        answer.expect_problem(503, "database_unavailable");
+        fastest = fastest.min(took);
+        slow += usize::from(took > Duration::from_millis(500));
+    }
+    println!("wave of 20 during the outage: {slow} waited > 500 ms, fastest {fastest:?}");
+    assert!(
+        slow <= 2,
+        "{slow} of 20 waited for the pool while the breaker was open"
+    );
+
     tokio::time::sleep(OUTAGE.saturating_sub(down_at.elapsed())).await;
     let restart_at = Instant::now();
     tokio::task::block_in_place(|| shop.pg.restart()).expect("restart PostgreSQL");

@@ -2,121 +2,91 @@
 //!
 //! Without it, every request during an outage would wait the whole acquire timeout for a
 //! connection that cannot be made, and pile up. Once a request has answered
-//! `503 database_unavailable`, requests for the next second are answered 503 at once,
-//! except one at a time that goes through as a probe; the first answer that is not a 503
-//! closes the breaker again. The acquire timeout can then be long enough to queue a rush
-//! behind a busy pool without turning the queue into 503s.
+//! `503 database_unavailable`, the breaker opens: every request is answered 503 at once,
+//! and no request is made to wait as a probe. A background task asks the database
+//! `SELECT 1` a few times a second, each try bounded by a short timeout, and closes the
+//! breaker at the first answer. The acquire timeout can then be long enough to queue a
+//! rush behind a busy pool without turning the queue into 503s.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
-/// How long a 503 keeps the breaker open before the next probe is due anyway.
-const OPEN_FOR: Duration = Duration::from_secs(1);
+use sqlx::PgPool;
+
+/// How often the background probe tries the database while the breaker is open.
+const PROBE_EVERY: Duration = Duration::from_millis(250);
+/// How long one try may take before it counts as a failure.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Default)]
 pub struct Breaker {
-    /// Milliseconds since the epoch until which the breaker is open; 0 when closed.
-    open_until_ms: AtomicU64,
-    /// Whether a probe request is in flight.
+    open: AtomicBool,
+    /// Whether the background probe runs (at most one per process).
     probing: AtomicBool,
 }
 
-/// What to do with a request.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Admission {
-    /// The breaker is closed.
-    Pass,
-    /// The breaker is open and this request is the probe.
-    Probe,
-    /// The breaker is open: answer 503 now.
-    Reject,
-}
-
 impl Breaker {
-    pub fn admit(&self) -> Admission {
-        self.admit_at(now_ms())
+    /// Whether requests that need the database may go through.
+    pub fn is_closed(&self) -> bool {
+        !self.open.load(Ordering::Acquire)
     }
 
-    fn admit_at(&self, now: u64) -> Admission {
-        let open_until = self.open_until_ms.load(Ordering::Acquire);
-        if open_until == 0 {
-            return Admission::Pass;
+    /// Records how a request that reached the database ended; the first
+    /// `database_unavailable` opens the breaker and starts the probe.
+    pub fn record(self: &Arc<Self>, database_unavailable: bool, pool: &PgPool) {
+        if !database_unavailable {
+            return;
         }
-        let due = now >= open_until;
-        let won = self
-            .probing
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        match (won, due) {
-            (true, _) => Admission::Probe,
-            // A probe hung past the window: let another through as well.
-            (false, true) => Admission::Probe,
-            (false, false) => Admission::Reject,
+        if !self.open.swap(true, Ordering::AcqRel) {
+            tracing::warn!("database unavailable; answering 503 at once until it answers");
+        }
+        if !self.probing.swap(true, Ordering::AcqRel) {
+            tokio::spawn(self.clone().probe(pool.clone()));
         }
     }
 
-    /// Records how a request that reached the database ended.
-    pub fn record(&self, admission: &Admission, database_unavailable: bool) {
-        self.record_at(admission, database_unavailable, now_ms())
-    }
-
-    fn record_at(&self, admission: &Admission, database_unavailable: bool, now: u64) {
-        if database_unavailable {
-            let was = self
-                .open_until_ms
-                .swap(now + OPEN_FOR.as_millis() as u64, Ordering::AcqRel);
-            if was == 0 {
-                tracing::warn!("database unavailable; answering 503 at once for now");
+    async fn probe(self: Arc<Self>, pool: PgPool) {
+        let started = std::time::Instant::now();
+        loop {
+            tokio::time::sleep(PROBE_EVERY).await;
+            let attempt = sqlx::query("SELECT 1").execute(&pool);
+            if let Ok(Ok(_)) = tokio::time::timeout(PROBE_TIMEOUT, attempt).await {
+                break;
             }
-        } else if self.open_until_ms.swap(0, Ordering::AcqRel) != 0 {
-            tracing::info!("database reachable again");
         }
-        if *admission == Admission::Probe {
-            self.probing.store(false, Ordering::Release);
-        }
+        self.open.store(false, Ordering::Release);
+        self.probing.store(false, Ordering::Release);
+        tracing::info!(
+            outage_ms = started.elapsed().as_millis() as u64,
+            "database reachable again"
+        );
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]
 mod tests {
+    use sqlx::postgres::PgPoolOptions;
+
     use super::*;
 
-    #[test]
-    fn closed_until_a_503() {
-        let b = Breaker::default();
-        assert_eq!(b.admit_at(1_000), Admission::Pass);
-        b.record_at(&Admission::Pass, false, 1_000);
-        assert_eq!(b.admit_at(1_001), Admission::Pass);
-    }
-
-    #[test]
-    fn open_lets_one_probe_through_and_closes_on_success() {
-        let b = Breaker::default();
-        b.record_at(&Admission::Pass, true, 1_000);
-        let probe = b.admit_at(1_100);
-        assert_eq!(probe, Admission::Probe);
-        assert_eq!(b.admit_at(1_200), Admission::Reject);
-        b.record_at(&probe, true, 1_300);
-        // The failed probe re-opened it; the next one is allowed.
-        let probe = b.admit_at(1_400);
-        assert_eq!(probe, Admission::Probe);
-        b.record_at(&probe, false, 1_500);
-        assert_eq!(b.admit_at(1_600), Admission::Pass);
-    }
-
-    #[test]
-    fn a_hung_probe_does_not_block_forever() {
-        let b = Breaker::default();
-        b.record_at(&Admission::Pass, true, 1_000);
-        assert_eq!(b.admit_at(1_100), Admission::Probe);
-        assert_eq!(b.admit_at(1_500), Admission::Reject);
-        assert_eq!(b.admit_at(2_100), Admission::Probe);
+    #[tokio::test]
+    async fn opens_on_the_first_unavailable_and_stays_open_while_nothing_answers() {
+        // Port 1 on loopback: nothing listens, every connection is refused.
+        let pool = PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(100))
+            .connect_lazy("postgres://shop@127.0.0.1:1/shop")
+            .expect("a lazy pool");
+        let breaker = Arc::new(Breaker::default());
+        breaker.record(false, &pool);
+        assert!(
+            breaker.is_closed(),
+            "an answer that is not a 503 changes nothing"
+        );
+        breaker.record(true, &pool);
+        assert!(!breaker.is_closed());
+        tokio::time::sleep(PROBE_EVERY * 3).await;
+        assert!(!breaker.is_closed(), "the probe found no database");
+        assert!(breaker.probing.load(Ordering::Acquire));
     }
 }

@@ -147,14 +147,13 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
 
 /// Routes that use the database go through the breaker (see [`breaker`]).
 async fn guard_database(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let admission = state.breaker.admit();
-    if admission == breaker::Admission::Reject {
+    if !state.breaker.is_closed() {
         return ApiError::DatabaseUnavailable("the database was unreachable a moment ago".into())
             .into_response();
     }
     let response = next.run(request).await;
     let unavailable = response.extensions().get::<DatabaseDown>().is_some();
-    state.breaker.record(&admission, unavailable);
+    state.breaker.record(unavailable, &state.pool);
     response
 }
 

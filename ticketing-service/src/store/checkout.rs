@@ -50,6 +50,12 @@ impl Locked {
     pub(super) fn is_live_hold(&self) -> bool {
         self.status == "held" && self.expires_at.is_some_and(|end| end > self.now)
     }
+
+    /// A bank transfer whose deadline has passed: the sweep is about to expire it, and a
+    /// late payment is refunded rather than accepted, as for a hold past its end.
+    fn is_past_deadline(&self) -> bool {
+        self.status == "awaitingPayment" && self.expires_at.is_some_and(|end| end <= self.now)
+    }
 }
 
 /// Stores the buyer's details of a held reservation.
@@ -127,7 +133,7 @@ pub async fn mark_paid(pool: &PgPool, id: Uuid) -> Result<(), ApiError> {
     let res = lock(&mut tx, id).await?;
     match res.status.as_str() {
         "paid" => return Ok(()),
-        "awaitingPayment" => {}
+        "awaitingPayment" if !res.is_past_deadline() => {}
         _ => return Err(ApiError::Conflict("conflict")),
     }
     sqlx::query(

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
-use crate::checkout::numbering::check_pattern;
+use crate::checkout::numbering::{check_pattern, format_number};
 use crate::error::{ApiError, FieldError};
 
 /// The settings document of `GET`/`PUT /admin/v1/settings`.
@@ -67,7 +67,7 @@ pub fn apply(mut s: Settings, input: SettingsInput) -> Result<Settings, Vec<Fiel
     if check_pattern(&s.credit_note_pattern).is_err() {
         errors.push(FieldError::new("creditNotePattern", "invalid"));
     }
-    if s.invoice_pattern == s.credit_note_pattern {
+    if patterns_collide(&s.invoice_pattern, &s.credit_note_pattern) {
         errors.push(FieldError::new("creditNotePattern", "duplicate"));
     }
     if errors.is_empty() {
@@ -75,6 +75,21 @@ pub fn apply(mut s: Settings, input: SettingsInput) -> Result<Settings, Vec<Fiel
     } else {
         Err(errors)
     }
+}
+
+/// Whether an invoice and a credit note could print the same number: `%d` and `%03d` do
+/// from 100 on, `1%d` and `%d` at 15 and 5. Checked over the first 100,000 documents of
+/// each kind; a unique index on live document numbers guards beyond.
+fn patterns_collide(invoice: &str, credit_note: &str) -> bool {
+    const CHECKED: i32 = 100_000;
+    let Ok(invoices) = (1..=CHECKED)
+        .map(|n| format_number(invoice, n))
+        .collect::<Result<std::collections::HashSet<_>, _>>()
+    else {
+        return false;
+    };
+    (1..=CHECKED)
+        .any(|n| format_number(credit_note, n).is_ok_and(|number| invoices.contains(&number)))
 }
 
 const COLUMNS: &str = "seller_name, seller_address, seller_vat_number, seller_country, \
@@ -181,5 +196,14 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(errors, vec![FieldError::new("invoicePattern", "invalid")]);
+    }
+
+    #[test]
+    fn patterns_that_print_the_same_number_collide() {
+        assert!(patterns_collide("%d", "%01d"));
+        assert!(patterns_collide("%d", "%03d"), "from 100 on");
+        assert!(patterns_collide("1%d", "%d"), "15 and 5");
+        assert!(!patterns_collide("%d", "CN-%d"));
+        assert!(!patterns_collide("2026-%05d", "CN-2026-%05d"));
     }
 }
