@@ -37,6 +37,10 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("unauthorized")]
     Unauthorized,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("request body too large")]
+    PayloadTooLarge,
     #[error("conflict: {0}")]
     Conflict(&'static str),
     /// A second scan of a ticket; carries when the first one checked it in.
@@ -70,6 +74,8 @@ impl ApiError {
             ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Conflict(_) | ApiError::AlreadyCheckedIn(_) => StatusCode::CONFLICT,
             ApiError::DatabaseUnavailable(_) | ApiError::Contention(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -86,6 +92,8 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::MalformedBody(_) => "malformed_body",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::Conflict(_) => "conflict",
             ApiError::AlreadyCheckedIn(_) => "already_checked_in",
             ApiError::NotValidForEntry(_) => "not_valid_for_entry",
@@ -113,6 +121,8 @@ impl ApiError {
             "already_checked_in" => "Already checked in",
             "not_valid_for_entry" => "Not valid for entry",
             "unauthorized" => "Unauthorized",
+            "method_not_allowed" => "Method not allowed",
+            "payload_too_large" => "Request body too large",
             "conflict" => "Conflict",
             "database_unavailable" => "Database unavailable",
             _ => "Internal error",

@@ -405,6 +405,30 @@ async fn hostile_input_is_refused_without_a_500() {
         "held"
     );
 
+    // The router's own refusals speak the problem format too.
+    let wrong_method = shop
+        .api
+        .get(&format!("/api/v1/reservations/{id}/confirm"))
+        .await;
+    wrong_method.expect_problem(405, "method_not_allowed");
+    assert!(wrong_method
+        .header("allow")
+        .is_some_and(|a| a.contains("POST")));
+    let huge = format!("{{\"email\": \"{}\"}}", "x".repeat(9 * 1024 * 1024));
+    let too_large = shop
+        .api
+        .send(
+            shop.api
+                .request(
+                    reqwest::Method::PUT,
+                    &format!("/api/v1/reservations/{id}/contact"),
+                )
+                .header("content-type", "application/json")
+                .body(huge),
+        )
+        .await;
+    too_large.expect_problem(413, "payload_too_large");
+
     // Patterns printing the same number for an invoice and a credit note are refused.
     let collide = json!({"invoicePattern": "%d", "creditNotePattern": "%01d"});
     shop.api

@@ -101,12 +101,41 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)
+        .layer(middleware::from_fn(framework_errors_as_problems))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
 
+/// Largest request body: a contact for the largest reservation, one attendee a seat.
+const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
 async fn not_found() -> ApiError {
     ApiError::NotFound("not_found")
+}
+
+/// The router's own refusals (a wrong method, a body over the limit) answer in the API's
+/// problem format like every other error.
+async fn framework_errors_as_problems(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let is_problem = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/problem+json"));
+    match response.status() {
+        _ if is_problem => response,
+        axum::http::StatusCode::METHOD_NOT_ALLOWED => {
+            let mut problem = ApiError::MethodNotAllowed.into_response();
+            if let Some(allow) = response.headers().get(axum::http::header::ALLOW) {
+                problem
+                    .headers_mut()
+                    .insert(axum::http::header::ALLOW, allow.clone());
+            }
+            problem
+        }
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge.into_response(),
+        _ => response,
+    }
 }
 
 /// Counts and times every request by its route template, and logs server errors.
