@@ -358,7 +358,13 @@ pub fn parse_price(value: &serde_json::Value) -> Result<Decimal, &'static str> {
         serde_json::Value::Number(n) => n.to_string(),
         _ => return Err("invalid"),
     };
-    let price: Decimal = text.trim().parse().map_err(|_| "invalid")?;
+    // Plain decimal notation only: no exponent, plus sign or spaces (a minus sign parses,
+    // to be refused as out of range).
+    let digits = text.strip_prefix('-').unwrap_or(&text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err("invalid");
+    }
+    let price: Decimal = text.parse().map_err(|_| "invalid")?;
     if price.scale() > 2 {
         return Err("invalid");
     }
@@ -533,6 +539,9 @@ mod tests {
     fn prices() {
         assert_eq!(parse_price(&json!("550")).unwrap().to_string(), "550.00");
         assert_eq!(parse_price(&json!(12.5)).unwrap().to_string(), "12.50");
+        for bad in ["1e5", " 1.00", "-1", "+1", "1.001", "", "1,00"] {
+            assert!(parse_price(&json!(bad)).is_err(), "{bad:?}");
+        }
         assert_eq!(parse_price(&json!("abc")), Err("invalid"));
         assert_eq!(parse_price(&json!(true)), Err("invalid"));
     }

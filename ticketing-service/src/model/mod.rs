@@ -36,6 +36,9 @@ pub fn is_email(s: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains('@')
+        && domain
+            .split('.')
+            .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'))
         && !s.chars().any(char::is_whitespace)
 }
 
@@ -55,6 +58,7 @@ mod tests {
     #[test]
     fn emails() {
         assert!(is_email("a@example.org"));
+        assert!(is_email("first.last+tag@sub-domain.example.co.uk"));
         for bad in [
             "",
             "a",
@@ -64,6 +68,9 @@ mod tests {
             "a b@c.org",
             "a@.org",
             "a@b.",
+            "a@b..de",
+            "a@-b.de",
+            "a@b-.de",
         ] {
             assert!(!is_email(bad), "{bad:?}");
         }
