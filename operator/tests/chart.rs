@@ -288,7 +288,10 @@ fn the_cluster_role_grants_no_more_than_the_operator_uses() {
     let events = find(&objects, "Role", "boxoffice-operator-events");
     assert_eq!(
         events["rules"],
-        json!([{"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]}])
+        json!([
+            {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+            {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}
+        ])
     );
 }
 

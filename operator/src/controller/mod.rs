@@ -42,6 +42,8 @@ pub struct Context {
     pub settings: OperatorSettings,
     pub metrics: Arc<Metrics>,
     pub recorder: Recorder,
+    /// This replica's name, as Events report it.
+    pub identity: String,
     /// Whether the cluster serves `policy/v1` (PodDisruptionBudgets are made only then).
     pub serves_policy_v1: bool,
     /// Placements decided but perhaps not yet visible in the Tenant list: tenant → server.
@@ -64,6 +66,7 @@ impl Context {
         };
         Context {
             recorder: Recorder::new(client.clone(), reporter),
+            identity: identity.into(),
             client,
             settings,
             metrics,

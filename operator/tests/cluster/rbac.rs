@@ -5,9 +5,10 @@
 
 use boxoffice_e2e::cluster::metric_sum;
 use boxoffice_operator::crd::namespace_for;
+use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
-use kube::api::{DeleteParams, PostParams};
+use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::Api;
 
 use crate::reading::{condition_of, conditions, summary};
@@ -91,14 +92,34 @@ impl Suite {
             "no failure counted under reason Forbidden"
         );
 
-        // The Role for Events in `default` lets it publish them. (Kubernetes 1.20 itself
-        // rejects an events.k8s.io/v1 Event about a cluster-scoped object: its validation
-        // wants `regarding.namespace` to match the Event's, which a Tenant has none of. Later
-        // versions accept `default`; so the Event is not looked for here.)
+        // The Ready transition is an Event on the Tenant, which `kubectl describe` shows.
+        // Kubernetes 1.20 refuses the events.k8s.io/v1 form for a cluster-scoped object,
+        // so here it arrives as core/v1 in `default`, through the chart's Role.
+        self.wait_can_i(&user, "create", "events", "default", true)
+            .await;
         self.wait_can_i(&user, "create", "events.events.k8s.io", "default", true)
             .await;
-        self.wait_can_i(&user, "patch", "events.events.k8s.io", "default", true)
-            .await;
+        let events: Api<Event> = Api::namespaced(self.client.clone(), "default");
+        let mut wait = Wait::new(format!("a ReadyFalse Event on {TENANT}"), 30);
+        let event = loop {
+            let found = events
+                .list(&ListParams::default().fields(&format!("involvedObject.name={TENANT}")))
+                .await
+                .expect("list Events");
+            let warning = found.items.into_iter().find(|e| {
+                e.reason.as_deref() == Some("ReadyFalse")
+                    && e.message
+                        .as_deref()
+                        .is_some_and(|m| m.contains("forbidden"))
+            });
+            if let Some(e) = warning {
+                break e;
+            }
+            wait.tick(&"no Event yet").await;
+        };
+        assert_eq!(event.type_.as_deref(), Some("Warning"));
+        assert_eq!(event.involved_object.kind.as_deref(), Some("Tenant"));
+        report("ReadyFalse Event on the Tenant", wait.elapsed());
         // And nothing beyond the chart: no deletes, no pods, no updates, no RBAC.
         for (verb, resource) in [
             ("delete", "namespaces"),

@@ -2,6 +2,7 @@
 //! (pure) → apply (the only writes of children) → status (written only when it changed).
 
 mod cleanup;
+mod events;
 pub mod placement;
 pub mod status;
 #[cfg(test)]
@@ -15,9 +16,9 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{finalizer, Event as Finalize};
-use kube::{Resource, ResourceExt};
+use kube::ResourceExt;
 use serde_json::json;
 
 use self::status::{Observed, Verdict};
@@ -382,15 +383,5 @@ async fn event_warning(ctx: &Context, tenant: &Tenant, reason: &str, note: &str)
 }
 
 async fn event(ctx: &Context, tenant: &Tenant, type_: EventType, reason: &str, note: &str) {
-    let event = Event {
-        type_,
-        reason: reason.chars().take(128).collect(),
-        note: Some(note.chars().take(1000).collect()),
-        action: "Reconcile".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&event, &tenant.object_ref(&())).await {
-        tracing::warn!(tenant = %tenant.name_any(), reason = %event.reason, error = %e,
-            "could not publish an Event");
-    }
+    events::publish(ctx, tenant, type_, reason, note).await
 }
