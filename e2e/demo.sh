@@ -37,7 +37,7 @@ fi
 
 started=$(date +%s)
 mkdir -p "$run"
-echo "== local Kubernetes control plane and two PostgreSQL servers (first run builds Kubernetes)"
+echo "== local Kubernetes control plane and two PostgreSQL servers (built once, then cached)"
 "$root/e2e/cluster/up.sh" >/dev/null
 set -a
 . "$BOXOFFICE_RUN/cluster/cluster.env"
@@ -144,12 +144,16 @@ PY
 
 cat <<MSG
 
-Everything keeps running ($(( $(date +%s) - started )) s to get here). Look around:
+Everything keeps running ($(( $(date +%s) - started )) s since the build). Look around:
   export KUBECONFIG=$KUBECONFIG
   export PATH=$KUBE_BIN:\$PATH          # kubectl v1.20.2, matching the server
   kubectl get tenants,databaseservers
   kubectl describe tenant $tenant
   kubectl annotate tenant $tenant boxoffice.dev/rotate-credentials=\$(date +%s)   # rotate
+    (the demo's shops are local processes holding the old password in open connections;
+     new connections need the new Secret: run \`make down && make demo\` afterwards)
+  admin token: kubectl -n tenant-$tenant get secret shop-admin -o jsonpath='{.data.token}' | base64 -d
+  checkout, tickets, check-in: ticketing-service/API.md (the demo's event is sold out; create another)
   curl -s $api/api/v1/events/$event
   curl -s http://127.0.0.1:$metrics_port/metrics | grep boxoffice_operator_writes
   logs: $run/operator.log, $run/shop-*.log; rush report: $run/rush.json
