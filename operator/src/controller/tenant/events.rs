@@ -119,6 +119,9 @@ mod tests {
         assert_eq!(core.message, event.note);
         assert_eq!(core.reporting_instance.as_deref(), Some("operator-0"));
         assert_eq!(core.last_timestamp, Some(Time(now)));
-        assert_eq!(core.event_time, None, "an eventTime makes it a new-style Event");
+        assert_eq!(
+            core.event_time, None,
+            "an eventTime makes it a new-style Event"
+        );
     }
 }
