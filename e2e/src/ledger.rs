@@ -53,3 +53,55 @@ pub const INVARIANTS: [(&str, &str); 4] = [
         FREE_COUNTERS_NOT_SEAT_ROWS,
     ),
 ];
+
+/// What [`check_settled`] found.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    /// `"<invariant>: <count>"` for each broken invariant; empty when the ledger is sound.
+    pub violations: Vec<String>,
+    /// How long the seat rows took to catch up with the reservations.
+    pub settled_in: std::time::Duration,
+}
+
+/// Waits (up to `settle`) until every live reservation has its seat rows, then runs every
+/// invariant of [`INVARIANTS`] in that same snapshot, so a hold expiring between two
+/// queries cannot look like a violation.
+pub async fn check_settled(
+    db: &mut sqlx::PgConnection,
+    settle: std::time::Duration,
+) -> anyhow::Result<Settled> {
+    use sqlx::Connection;
+
+    let started = std::time::Instant::now();
+    loop {
+        let mut tx = db.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let waiting: i64 = sqlx::query_scalar(RESERVATIONS_WAITING_FOR_SEATS)
+            .fetch_one(&mut *tx)
+            .await?;
+        if waiting > 0 {
+            tx.rollback().await?;
+            anyhow::ensure!(
+                started.elapsed() < settle,
+                "{waiting} reservations still without seat rows after {settle:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            continue;
+        }
+        let settled_in = started.elapsed();
+        let mut violations = Vec::new();
+        for (name, sql) in INVARIANTS {
+            let count: i64 = sqlx::query_scalar(sql).fetch_one(&mut *tx).await?;
+            if count != 0 {
+                violations.push(format!("{name}: {count}"));
+            }
+        }
+        tx.rollback().await?;
+        return Ok(Settled {
+            violations,
+            settled_in,
+        });
+    }
+}

@@ -1,7 +1,7 @@
 //! What the databases say: a tenant's seats read through the tenant's own credentials,
 //! and the servers' catalogs read as their admin role.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use boxoffice_e2e::cluster::ClusterPg;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
@@ -38,36 +38,19 @@ pub struct Ledger {
 }
 
 /// Waits for the background pass to give every reservation its seat rows, then checks
-/// that no seat is in two reservations (each reservation has exactly the seat rows of the
-/// seats it took, per category, and no seat row points at a reservation that does not
-/// exist) and returns the totals.
+/// the invariants of [`boxoffice_e2e::ledger`] (no seat in two reservations or in none, no
+/// category oversold, free counters equal to the free seat rows) and returns the totals.
 pub async fn seat_ledger(url: &str) -> Ledger {
     let mut db = connect(url)
         .await
         .unwrap_or_else(|e| panic!("the tenant's credentials do not log in: {e}"));
-    let started = Instant::now();
-    loop {
-        let waiting = count(
-            &mut db,
-            boxoffice_e2e::ledger::RESERVATIONS_WAITING_FOR_SEATS,
-        )
-        .await;
-        if waiting == 0 {
-            break;
-        }
-        assert!(
-            started.elapsed() < poll::secs(60),
-            "{waiting} reservations still without seat rows after 60 s"
-        );
-        tokio::time::sleep(poll::POLL).await;
-    }
-
-    let orphans = count(&mut db, boxoffice_e2e::ledger::SEATS_OF_NO_RESERVATION).await;
-    assert_eq!(orphans, 0, "seat rows given to no existing reservation");
-    let mismatched = count(&mut db, boxoffice_e2e::ledger::SEAT_ROWS_NOT_AS_TAKEN).await;
-    assert_eq!(
-        mismatched, 0,
-        "(reservation, category) pairs whose seat rows differ from the seats it took"
+    let settled = boxoffice_e2e::ledger::check_settled(&mut db, poll::secs(60))
+        .await
+        .unwrap_or_else(|e| panic!("the seat ledger could not be checked: {e:#}"));
+    assert!(
+        settled.violations.is_empty(),
+        "seat ledger broken: {:?}",
+        settled.violations
     );
 
     let ledger = Ledger {
