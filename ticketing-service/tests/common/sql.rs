@@ -38,31 +38,18 @@ pub struct SeatTotals {
 /// - per category, the free counters plus what live reservations took make its `seats`,
 ///   the counters equal the seat rows without a reservation, and there are `seats` rows.
 pub async fn assert_seats_consistent(db: &PgPool) -> SeatTotals {
-    wait_for_seat_rows(db).await;
-
-    let orphans = count(db, boxoffice_e2e::ledger::SEATS_OF_NO_RESERVATION).await;
-    assert_eq!(
-        orphans, 0,
-        "seats given to a reservation that does not exist"
+    // The shared invariants, in one snapshot once the seat rows have caught up. Seat rows
+    // of cancelled or expired reservations count among "seat rows not as taken".
+    let mut conn = db.acquire().await.expect("a connection");
+    let settled = boxoffice_e2e::ledger::check_settled(&mut conn, ASSIGNMENT_DEADLINE)
+        .await
+        .unwrap_or_else(|e| panic!("the seat ledger could not be checked: {e:#}"));
+    assert!(
+        settled.violations.is_empty(),
+        "seat ledger broken: {:?}",
+        settled.violations
     );
-
-    // Only live reservations may hold seat rows, and exactly what they took.
-    let mismatched = count(db, boxoffice_e2e::ledger::SEAT_ROWS_NOT_AS_TAKEN).await;
-    assert_eq!(
-        mismatched, 0,
-        "(reservation, category) pairs whose seat rows differ from what it took"
-    );
-
-    let ended_with_seats = count(
-        db,
-        "SELECT count(*) FROM seats s JOIN reservations r ON r.id = s.reservation_id
-         WHERE r.status IN ('cancelled', 'expired')",
-    )
-    .await;
-    assert_eq!(
-        ended_with_seats, 0,
-        "seats still given to cancelled or expired reservations"
-    );
+    drop(conn);
 
     let counters_off = count(
         db,
