@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::json;
 
-use super::report::{latency_of, Latency, Reserved};
+use super::report::{latency_of, outcome_of, Latency, Reserved};
 
 /// One checkout call: which step, what came back, how long it took.
 #[derive(Debug, Clone)]
@@ -76,12 +76,7 @@ async fn step(name: &str, request: reqwest::RequestBuilder) -> StepSample {
         Ok(resp) => {
             let status = resp.status().as_u16();
             let body = resp.json::<serde_json::Value>().await.unwrap_or_default();
-            let code = if status >= 300 {
-                body["code"].as_str().unwrap_or_default()
-            } else {
-                ""
-            };
-            format!("{name} {status} {code}").trim().to_string()
+            format!("{name} {}", outcome_of(status, &body))
         }
         Err(_) => format!("{name} transport"),
     };

@@ -148,17 +148,15 @@ impl Shared {
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 let body = resp.json::<serde_json::Value>().await.unwrap_or_default();
-                if status == 201 {
-                    let reserved = body["id"].as_str().map(|id| Reserved {
+                let reserved = (status == 201)
+                    .then(|| body["id"].as_str())
+                    .flatten()
+                    .map(|id| Reserved {
                         id: id.to_string(),
                         category,
                         quantity,
                     });
-                    ("201".to_string(), reserved)
-                } else {
-                    let code = body["code"].as_str().unwrap_or_default();
-                    (format!("{status} {code}").trim().to_string(), None)
-                }
+                (report::outcome_of(status, &body), reserved)
             }
             Err(_) => ("transport".to_string(), None),
         };

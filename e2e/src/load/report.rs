@@ -192,6 +192,15 @@ fn bucket_width(elapsed: Duration) -> f64 {
         .unwrap_or(60.0)
 }
 
+/// An answer as the report counts it: the status, and the problem's code for an error
+/// (`201`, `412 not_enough_seats`).
+pub(crate) fn outcome_of(status: u16, body: &serde_json::Value) -> String {
+    match body["code"].as_str() {
+        Some(code) if status >= 300 => format!("{status} {code}"),
+        _ => status.to_string(),
+    }
+}
+
 pub(crate) fn outcome_class(outcome: &str) -> &'static str {
     match outcome.as_bytes().first() {
         Some(b'2') => "created",
@@ -267,5 +276,13 @@ mod tests {
                 .1
         };
         assert_eq!((of(1.0), of(2.0), of(3.0)), (1, 1, 1));
+    }
+
+    #[test]
+    fn outcomes_name_the_problem_of_an_error() {
+        let problem = serde_json::json!({"code": "not_enough_seats"});
+        assert_eq!(outcome_of(412, &problem), "412 not_enough_seats");
+        assert_eq!(outcome_of(201, &serde_json::json!({"id": "r1"})), "201");
+        assert_eq!(outcome_of(502, &serde_json::Value::Null), "502");
     }
 }
