@@ -127,7 +127,7 @@ pub async fn migrate(args: DatabaseArgs) -> anyhow::Result<()> {
             Err(sqlx::migrate::MigrateError::Execute(ref e))
                 if start.elapsed() < Duration::from_secs(60) && db::is_unavailable(e) =>
             {
-                tracing::warn!("database not reachable yet; retrying");
+                tracing::warn!(error = %e, "database not ready yet; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Err(e) => return Err(e).context("migration failed"),

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::kubectl::namespace;
+use super::kubectl::{namespace, ShopSecrets};
 use super::ledger::{self, BAD_PASSWORD};
 use super::poll::{self, report, secs};
 use super::shop::TenantShop;
@@ -22,6 +22,15 @@ const SERVED_OR_GONE: [&str; 3] = ["201", "412 not_enough_seats", "503 database_
 const GONE: [&str; 1] = ["503 database_unavailable"];
 
 impl Suite {
+    /// One rotation gives one new password: `shop-db` still holds `new`.
+    fn assert_rotated_once(&self, new: &ShopSecrets) {
+        let now = self.platform.shop_secrets(ROTATED);
+        assert!(
+            now.password == new.password,
+            "{ROTATED}: one rotation changed the password twice"
+        );
+    }
+
     /// Step 4: `boxoffice.dev/rotate-credentials` gives the tenant a new password; the
     /// old one opens no new connection; the 4 processes restart one by one with the new
     /// `uri`, and the attendees see nothing but 201 and 412 throughout.
@@ -80,6 +89,7 @@ impl Suite {
         trickles[ROTATED]
             .wait_for("201", 5, rotated, secs(60))
             .await;
+        self.assert_rotated_once(&new);
         let shop = self.shops.get_mut(ROTATED).expect("rotated shop");
         let restarts = shop.rolling_restart(&new).await;
         let per_process: Vec<String> = restarts
@@ -99,6 +109,7 @@ impl Suite {
             restarted.elapsed(),
         );
         self.wait_rolled_out(ROTATED, generation, asked).await;
+        self.assert_rotated_once(&new);
 
         for (tenant, trickle) in trickles {
             let odd = trickle.unexpected_since(asked, &SERVED);

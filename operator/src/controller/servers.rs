@@ -90,6 +90,11 @@ fn key(server: &str, secret: &Secret, key: &str) -> Result<String, Error> {
         })
 }
 
+/// An annotation of a Secret, if present.
+pub fn secret_annotation(secret: Option<&Secret>, key: &str) -> Option<String> {
+    secret?.metadata.annotations.as_ref()?.get(key).cloned()
+}
+
 /// A string value of a Secret, if present.
 pub fn secret_value(secret: Option<&Secret>, key: &str) -> Option<String> {
     secret?

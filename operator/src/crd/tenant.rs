@@ -180,7 +180,19 @@ pub struct TenantStatus {
     pub credentials_rotation: Option<String>,
 }
 
+/// Annotation on a Tenant whose every new value rotates its database credentials.
+pub const ROTATE_ANNOTATION: &str = "boxoffice.dev/rotate-credentials";
+
 impl Tenant {
+    /// The value of [`ROTATE_ANNOTATION`], if any.
+    pub fn rotation_requested(&self) -> Option<&str> {
+        self.metadata
+            .annotations
+            .as_ref()?
+            .get(ROTATE_ANNOTATION)
+            .map(String::as_str)
+    }
+
     /// The tenant's namespace.
     pub fn namespace_name(&self) -> String {
         namespace_for(&self.metadata.name.clone().unwrap_or_default())

@@ -30,6 +30,7 @@ pub use credentials::{credentials_hash, Credentials, ShopSecrets};
 pub use deployment::{connection_limit, CREDENTIALS_HASH_ANNOTATION, DB_POOL_SIZE, SHOP_PORT};
 pub use network_policy::NETWORK_POLICY_NAMES;
 pub use quota::max_pods;
+pub use secret::ROTATION_ACTED_ON;
 
 use crate::crd::{DatabaseServer, Tenant};
 use crate::validate::ValidTenant;

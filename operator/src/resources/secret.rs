@@ -22,9 +22,13 @@ pub const URI: &str = "uri";
 pub const TOKEN: &str = "token";
 pub const TICKET_SIGNING_KEY: &str = "ticket-signing-key";
 
+/// Annotation on `shop-db`: the Tenant's `boxoffice.dev/rotate-credentials` value its
+/// password answers, so a rotation is acted on once whatever the Tenant's status says.
+pub const ROTATION_ACTED_ON: &str = "boxoffice.dev/credentials-rotation";
+
 pub fn db_secret(inputs: &BuildInputs) -> Secret {
     let c = inputs.credentials;
-    secret(
+    let mut secret = secret(
         inputs,
         DB_SECRET,
         [
@@ -35,7 +39,12 @@ pub fn db_secret(inputs: &BuildInputs) -> Secret {
             (DATABASE, c.database.clone()),
             (URI, c.uri()),
         ],
-    )
+    );
+    if let Some(rotation) = inputs.tenant.rotation_requested() {
+        secret.metadata.annotations =
+            Some([(ROTATION_ACTED_ON.to_string(), rotation.to_string())].into());
+    }
+    secret
 }
 
 pub fn admin_secret(inputs: &BuildInputs) -> Secret {
@@ -71,6 +80,7 @@ fn secret<const N: usize>(
 mod tests {
     use super::super::fixtures::*;
     use super::*;
+    use crate::crd::ROTATE_ANNOTATION;
     use crate::validate::fixtures::minimal_tenant;
 
     fn text(secret: &Secret) -> BTreeMap<String, String> {
@@ -104,6 +114,19 @@ mod tests {
         assert_eq!(data["database"], "tenant_devoxx");
         assert_eq!(data["uri"], f.credentials.uri());
         assert_owned_by_devoxx(&secret.metadata);
+        assert_eq!(secret.metadata.annotations, None, "no rotation asked for");
+    }
+
+    #[test]
+    fn db_secret_records_the_rotation_its_password_answers() {
+        let mut tenant = minimal_tenant("devoxx");
+        tenant.metadata.annotations =
+            Some([(ROTATE_ANNOTATION.to_string(), "2026-12-04".to_string())].into());
+        let f = Fixture::new(tenant);
+        let secret = db_secret(&f.inputs());
+        let annotations = secret.metadata.annotations.expect("annotations");
+        assert_eq!(annotations.len(), 1);
+        assert_eq!(annotations[ROTATION_ACTED_ON], "2026-12-04");
     }
 
     #[test]

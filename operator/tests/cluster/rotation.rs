@@ -3,8 +3,10 @@
 use std::time::Instant;
 
 use boxoffice_operator::crd::namespace_for;
+use boxoffice_operator::resources::{DB_SECRET, ROTATION_ACTED_ON};
 use k8s_openapi::api::apps::v1::Deployment;
-use kube::Api;
+use k8s_openapi::api::core::v1::Secret;
+use kube::{Api, ResourceExt};
 use sqlx::Connection;
 
 use crate::postgres::{connect, sqlstate};
@@ -75,6 +77,17 @@ impl Suite {
         let t = self.tenant(name).await.expect("tenant");
         let acted_on = t.status.and_then(|s| s.credentials_rotation);
         assert_eq!(acted_on.as_deref(), Some(value.as_str()));
+        let secret = Api::<Secret>::namespaced(self.client.clone(), &ns)
+            .get(DB_SECRET)
+            .await
+            .expect("shop-db");
+        let recorded = secret.annotations().get(ROTATION_ACTED_ON);
+        assert_eq!(recorded, Some(&value), "shop-db records the rotation");
+        let still = self.db_credentials(name).await;
+        assert!(
+            still.password == new.password,
+            "one rotation changed the password twice"
+        );
         let took = self
             .wait_all_ready("every tenant Ready after the rotation", secs(120))
             .await;

@@ -23,20 +23,18 @@ use serde_json::json;
 
 use self::status::{Observed, Verdict};
 use super::apply::{apply_cluster, apply_namespaced};
-use super::servers::{connect_admin, secret_value};
+use super::servers::{connect_admin, secret_annotation, secret_value};
 use super::{requeue, Context, Error};
 use crate::crd::{database_for, namespace_for, DatabaseServer, Tenant, TenantStatus};
 use crate::database::{credentials_work, generate_password};
 use crate::resources::{
     build, connection_limit, BuildInputs, Credentials, DesiredObjects, ShopSecrets, ADMIN_SECRET,
-    DB_SECRET,
+    DB_SECRET, ROTATION_ACTED_ON,
 };
 use crate::validate::{validate_tenant, ValidTenant};
 
 /// Finalizer that runs cleanup (the database, by deletion policy) before a Tenant goes.
 pub const FINALIZER: &str = "boxoffice.dev/cleanup";
-/// Annotation whose every new value rotates the tenant's database credentials.
-pub const ROTATE_ANNOTATION: &str = "boxoffice.dev/rotate-credentials";
 
 pub async fn reconcile(tenant: Arc<Tenant>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
@@ -188,9 +186,14 @@ async fn step_database(
     let db_secret = read(DB_SECRET).await?;
     let admin_secret = read(ADMIN_SECRET).await?;
 
-    // A new value of the rotation annotation, or a lost Secret, means a new password.
-    let rotation = tenant.annotations().get(ROTATE_ANNOTATION).cloned();
-    let rotate = rotation.is_some() && rotation != status.credentials_rotation;
+    // A new value of the rotation annotation, or a lost Secret, means a new password. The
+    // value acted on is read from `shop-db` itself, fresh from the API server: the cached
+    // Tenant's status may not show the last rotation yet, and rotating again on it would
+    // change a password the shop was just given.
+    let rotation = tenant.rotation_requested().map(str::to_string);
+    let acted_on = secret_annotation(db_secret.as_ref(), ROTATION_ACTED_ON)
+        .or_else(|| status.credentials_rotation.clone());
+    let rotate = rotation.is_some() && rotation != acted_on;
     let existing = secret_value(db_secret.as_ref(), "password");
     let (password, new_password) = match existing {
         Some(p) if !rotate => (p, false),

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use super::{error_policy, reconcile};
 use crate::controller::fixtures::*;
 use crate::controller::Error;
-use crate::crd::{DeletionPolicy, Tenant};
+use crate::crd::{DeletionPolicy, Tenant, ROTATE_ANNOTATION};
 use crate::database::{credentials_work, generate_password};
 use crate::resources::ShopSecrets;
 
@@ -116,6 +116,37 @@ async fn a_settled_tenant_is_only_read() {
         Action::requeue(Duration::from_secs(300))
     );
     assert!(writes.is_empty(), "no write at all: {writes:?}");
+}
+
+/// The cache may hand the reconcile that follows a rotation a Tenant whose status does not
+/// show it yet; `shop-db` does, and the password stays.
+#[tokio::test]
+async fn a_rotation_is_acted_on_once_whatever_the_cached_status_says() {
+    let server = TestServer::start();
+    let password = generate_password();
+    server.provision(&password).await;
+    let rotation = "2026-12-04T21:32:00Z".to_string();
+    let mut tenant = new_tenant().finalized();
+    tenant.metadata.annotations = Some([(ROTATE_ANNOTATION.to_string(), rotation.clone())].into());
+    let built = desired(&tenant, &server.resource(), &password, &shop_secrets());
+    let tenant = tenant.with_status(settled_status(built.network_policies.len()));
+    assert_eq!(tenant.status.as_ref().unwrap().credentials_rotation, None);
+    let cluster = Cluster::settled(&server, &built);
+
+    let scenario = Scenario::RotationActedOn {
+        tenant: tenant.clone(),
+        desired: Box::new(built),
+        rotation,
+    };
+    let (result, writes) = reconcile_in(cluster, tenant, scenario).await;
+    result.expect("reconciled");
+    assert_eq!(writes.len(), 1, "the status alone: {writes:?}");
+    assert!(
+        credentials_work(&server.address(), DATABASE, &password, DATABASE)
+            .await
+            .expect("the server answers"),
+        "the password was changed"
+    );
 }
 
 #[tokio::test]
