@@ -15,6 +15,45 @@ use anyhow::{bail, Context, Result};
 
 use crate::cluster::Cluster;
 
+/// The release name the suites install the chart as: its ServiceAccount, ClusterRole and
+/// Deployment are named so.
+pub const RELEASE: &str = "boxoffice-operator";
+/// The namespace the suites install the chart into.
+pub const OPERATOR_NAMESPACE: &str = "boxoffice-system";
+
+/// Renders the chart with `shopImage`, applies it to `cluster` (CRDs, RBAC, ServiceAccount,
+/// the operator's Deployment), waits for the CRDs and the rollout, and makes every operator
+/// the cluster starts from now on run with the chart's ServiceAccount token. Returns the
+/// rendered manifests and what `kubectl apply` printed.
+pub fn install(cluster: &mut Cluster, shop_image: &str) -> Result<(String, String)> {
+    let helm = Helm::ensure()?;
+    let values = serde_json::json!({ "shopImage": shop_image });
+    let chart = helm.render(&chart_dir(), RELEASE, OPERATOR_NAMESPACE, &values)?;
+    cluster.kubectl(&["create", "namespace", OPERATOR_NAMESPACE])?;
+    let applied = cluster
+        .kubectl_stdin(&["apply", "-f", "-"], &chart)
+        .context("apply the rendered chart")?;
+    cluster.kubectl(&[
+        "wait",
+        "--for=condition=established",
+        "--timeout=60s",
+        "crd/tenants.boxoffice.dev",
+        "crd/databaseservers.boxoffice.dev",
+    ])?;
+    // The API server admits the chart's pods (the local kubelets run no container).
+    cluster.kubectl(&[
+        "rollout",
+        "status",
+        &format!("deployment/{RELEASE}"),
+        "-n",
+        OPERATOR_NAMESPACE,
+        "--timeout=60s",
+    ])?;
+    let kubeconfig = service_account_kubeconfig(cluster, OPERATOR_NAMESPACE, RELEASE)?;
+    cluster.run_operators_as(kubeconfig);
+    Ok((chart, applied))
+}
+
 /// `charts/boxoffice-operator` of this checkout.
 pub fn chart_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/boxoffice-operator")

@@ -1,7 +1,8 @@
 //! The platform end to end, as its users meet it.
 //!
-//! The platform operator applies the example DatabaseServers and Tenants with kubectl on
-//! the local Kubernetes 1.20 control plane, and `boxoffice-operator` turns them into
+//! The platform operator installs the operator's Helm chart on the local Kubernetes 1.20
+//! control plane and applies the example DatabaseServers and Tenants with kubectl;
+//! `boxoffice-operator`, running with the chart's ServiceAccount token, turns them into
 //! namespaces, databases and Secrets. Each shop then runs as local `ticketing-service`
 //! processes standing for its pods, started with the `DATABASE_URL` and `ADMIN_TOKEN` from
 //! those Secrets; the organizer creates an event through the admin API; attendees rush two
@@ -128,7 +129,7 @@ impl Suite {
         let started = Instant::now();
         let platform = tokio::task::block_in_place(|| Platform::start(&binaries.operator));
         report(
-            "control plane up, operator running, examples applied",
+            "control plane up, chart installed, operator running as its ServiceAccount, examples applied",
             started.elapsed(),
         );
         let (_, took) = poll::until("every example Tenant Ready", secs(240), || {

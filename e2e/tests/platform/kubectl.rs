@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
+use boxoffice_e2e::chart;
 use boxoffice_e2e::cluster::{Cluster, ClusterPg, OperatorProcess};
 use serde_json::Value;
 
@@ -24,20 +25,14 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// Starts a fresh cluster, applies the CRDs, starts the operator, then applies the
-    /// example DatabaseServers (placeholders filled from the cluster's `pg-N.env`) and
+    /// Starts a fresh cluster, installs the operator's chart (CRDs and RBAC), starts the
+    /// operator with the chart's ServiceAccount token, then applies the example DatabaseServers (placeholders filled from the cluster's `pg-N.env`) and
     /// every example Tenant.
     pub fn start(operator_binary: &Path) -> Platform {
-        let cluster = Cluster::start().expect("start the local control plane");
+        let mut cluster = Cluster::start().expect("start the local control plane");
+        chart::install(&mut cluster, SHOP_IMAGE)
+            .unwrap_or_else(|e| panic!("install the chart: {e:#}"));
         let run = |args: &[&str]| cluster.kubectl(args).unwrap_or_else(|e| panic!("{e:#}"));
-        run(&["apply", "-f", path_str(&repo().join("crds"))]);
-        run(&[
-            "wait",
-            "--for=condition=established",
-            "--timeout=60s",
-            "crd/tenants.boxoffice.dev",
-            "crd/databaseservers.boxoffice.dev",
-        ]);
         let operator = OperatorProcess::start(&cluster, operator_binary, SHOP_IMAGE, &[])
             .expect("start boxoffice-operator");
 

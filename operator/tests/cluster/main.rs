@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use boxoffice_e2e::chart::{chart_dir, service_account_kubeconfig, Helm};
+use boxoffice_e2e::chart::{install, OPERATOR_NAMESPACE, RELEASE};
 use boxoffice_e2e::cluster::{Cluster, ClusterPg, OperatorProcess};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -37,10 +37,6 @@ use kube::{Client, Config};
 use crate::secrets::SeenSecrets;
 
 const SHOP_IMAGE: &str = "registry.local/boxoffice/ticketing-service:test";
-/// The chart's release: its ServiceAccount, ClusterRole and Deployment carry this name.
-const RELEASE: &str = "boxoffice-operator";
-/// The release namespace: the operator's `--namespace`, where its Lease lives.
-const OPERATOR_NAMESPACE: &str = "boxoffice-system";
 const TENANTS: [&str; 3] = ["devoxx", "jfokus", "voxxed-zurich"];
 const NODES: [&str; 3] = ["node-1", "node-2", "node-3"];
 const POLL: Duration = Duration::from_millis(250);
@@ -104,47 +100,12 @@ impl Suite {
     /// the token of the chart's ServiceAccount.
     async fn start(mut cluster: Cluster) -> Suite {
         let started = Instant::now();
-        let chart = tokio::task::block_in_place(|| {
-            let helm = Helm::ensure().expect("Helm's SDK (e2e/scripts/helm-venv.sh)");
-            let values = serde_json::json!({ "shopImage": SHOP_IMAGE });
-            helm.render(&chart_dir(), RELEASE, OPERATOR_NAMESPACE, &values)
-        })
-        .unwrap_or_else(|e| panic!("render the chart: {e:#}"));
-        kubectl(&cluster, &["create", "namespace", OPERATOR_NAMESPACE]);
-        let applied = cluster
-            .kubectl_stdin(&["apply", "-f", "-"], &chart)
-            .expect("apply the rendered chart");
+        let (chart, applied) = tokio::task::block_in_place(|| install(&mut cluster, SHOP_IMAGE))
+            .unwrap_or_else(|e| panic!("install the chart: {e:#}"));
         println!(
             "[cluster]   {}",
             applied.trim().replace('\n', "\n[cluster]   ")
         );
-        kubectl(
-            &cluster,
-            &[
-                "wait",
-                "--for=condition=established",
-                "--timeout=60s",
-                "crd/tenants.boxoffice.dev",
-                "crd/databaseservers.boxoffice.dev",
-            ],
-        );
-        // The API server admits the chart's pods (the stand-in kubelet runs no container).
-        kubectl(
-            &cluster,
-            &[
-                "rollout",
-                "status",
-                &format!("deployment/{RELEASE}"),
-                "-n",
-                OPERATOR_NAMESPACE,
-                "--timeout=60s",
-            ],
-        );
-        let kubeconfig = tokio::task::block_in_place(|| {
-            service_account_kubeconfig(&cluster, OPERATOR_NAMESPACE, RELEASE)
-        })
-        .expect("a kubeconfig with the chart's ServiceAccount token");
-        cluster.run_operators_as(kubeconfig);
         report("chart rendered and applied", started.elapsed());
 
         let servers = std::fs::read_to_string(repo().join("examples/database-servers.yaml"))
