@@ -50,6 +50,37 @@ async fn contact_details_are_checked_field_by_field() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn countries_are_iso_codes_for_buyers_and_the_seller() {
+    let shop = Shop::start().await;
+    shop.api.create_event(&event("countries", 10)).await;
+    let id = shop.api.reserve("countries", &[("combi", 1)]).await.id();
+
+    // Two capitals, but no country: ZZ is user-assigned, UK is not ISO (GB is).
+    for country in ["ZZ", "UK"] {
+        let answer = shop
+            .api
+            .contact(&id, &buyer_with_invoice(country, None))
+            .await;
+        answer.expect_field_error("invoice.country", "invalid");
+        let errors = answer.body["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "only the country is wrong: {answer}");
+    }
+    let doc = shop.api.contact(&id, &buyer_with_invoice("BE", None)).await;
+    assert_eq!(doc.expect(200)["status"], "held", "{doc}");
+
+    let answer = shop
+        .api
+        .admin_put("/admin/v1/settings", &json!({"sellerCountry": "ZZ"}))
+        .await;
+    answer.expect_field_error("sellerCountry", "invalid");
+    let settings = shop
+        .api
+        .admin_put("/admin/v1/settings", &json!({"sellerCountry": "NL"}))
+        .await;
+    assert_eq!(settings.expect(200)["sellerCountry"], "NL");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_free_order_is_paid_at_once_and_confirming_again_is_harmless() {
     let shop = Shop::start().await;
     let mut body = event("free", 10);

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::country::is_country;
 use super::vat::{is_eu, vat_prefix};
 use crate::error::FieldError;
 use crate::model::is_email;
@@ -118,7 +119,7 @@ pub fn check_contact(mut contact: Contact) -> Result<Contact, Vec<FieldError>> {
         let country = billing.country.as_deref().unwrap_or_default().to_string();
         if country.is_empty() {
             errors.push(FieldError::new("invoice.country", "required"));
-        } else if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        } else if !is_country(&country) {
             errors.push(FieldError::new("invoice.country", "invalid"));
         }
         if let Some(raw) = &billing.vat_number {
@@ -226,6 +227,21 @@ mod tests {
         let errors = fields(check(body("NL123456789B01", "BE")).unwrap_err());
         assert_eq!(errors, vec![("invoice.vatNumber".to_string(), "invalid")]);
         assert!(check(body("CHE-123.456.789", "CH")).is_ok());
+    }
+
+    #[test]
+    fn the_country_must_be_an_assigned_code() {
+        let body = |country: &str| {
+            json!({"email": "a@b.be", "firstName": "A", "lastName": "B",
+                   "invoice": {"address": "X", "country": country}})
+        };
+        for country in ["BE", "GB", "XK"] {
+            assert!(check(body(country)).is_ok(), "{country}");
+        }
+        for country in ["ZZ", "AA", "UK"] {
+            let errors = fields(check(body(country)).unwrap_err());
+            assert_eq!(errors, vec![("invoice.country".to_string(), "invalid")]);
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
+use crate::checkout::country::is_country;
 use crate::checkout::numbering::{check_pattern, format_number};
 use crate::error::{ApiError, FieldError};
 
@@ -58,7 +59,7 @@ pub fn apply(mut s: Settings, input: SettingsInput) -> Result<Settings, Vec<Fiel
     if s.seller_address.chars().count() > 500 {
         errors.push(FieldError::new("sellerAddress", "too_long"));
     }
-    if s.seller_country.len() != 2 || !s.seller_country.bytes().all(|b| b.is_ascii_uppercase()) {
+    if !is_country(&s.seller_country) {
         errors.push(FieldError::new("sellerCountry", "invalid"));
     }
     if check_pattern(&s.invoice_pattern).is_err() {
@@ -196,6 +197,24 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(errors, vec![FieldError::new("invoicePattern", "invalid")]);
+    }
+
+    #[test]
+    fn the_seller_country_must_be_an_assigned_code() {
+        let s = apply(
+            defaults(),
+            input(serde_json::json!({"sellerCountry": "NL"})),
+        )
+        .unwrap();
+        assert_eq!(s.seller_country, "NL");
+        for country in ["ZZ", "AA", "UK", "be"] {
+            let errors = apply(
+                defaults(),
+                input(serde_json::json!({"sellerCountry": country})),
+            )
+            .unwrap_err();
+            assert_eq!(errors, vec![FieldError::new("sellerCountry", "invalid")]);
+        }
     }
 
     #[test]
