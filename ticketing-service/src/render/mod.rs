@@ -6,8 +6,10 @@
 //! (printpdf's `text_layout` feature does the subsetting).
 
 pub mod html;
+mod page;
 pub mod pdf;
 pub mod qr;
+mod text;
 
 use rust_decimal::Decimal;
 
