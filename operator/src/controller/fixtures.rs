@@ -247,6 +247,7 @@ pub fn desired(
         port: server.spec.port,
         database: DATABASE.into(),
         ssl_mode: server.spec.ssl_mode,
+        ca_pem: None,
     };
     build(&BuildInputs {
         tenant,

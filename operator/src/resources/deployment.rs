@@ -7,6 +7,10 @@
 //! share one; a rollout adds a pod before removing one. The restricted security context:
 //! non-root, read-only root filesystem with an emptyDir at `/tmp`, no capabilities, no
 //! privilege escalation, RuntimeDefault seccomp.
+//!
+//! On a `verify-full` server both containers mount `shop-db`'s CA, that key alone and
+//! read-only, where the URI's `sslrootcert` points; other keys of `shop-db` reach the
+//! containers only as environment variables.
 
 use std::collections::BTreeMap;
 
@@ -15,16 +19,18 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec,
-    Probe, ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext,
-    TopologySpreadConstraint, Volume, VolumeMount, WeightedPodAffinityTerm,
+    HTTPGetAction, KeyToPath, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretKeySelector,
+    SecretVolumeSource, SecurityContext, TopologySpreadConstraint, Volume, VolumeMount,
+    WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::credentials::{CA_FILE, CA_MOUNT_DIR};
 use super::quota::max_pods;
-use super::secret::{TICKET_SIGNING_KEY, TOKEN, URI};
+use super::secret::{CA, TICKET_SIGNING_KEY, TOKEN, URI};
 use super::{
     credentials_hash, metadata, selector, shop_labels, BuildInputs, ADMIN_SECRET, DB_SECRET, SHOP,
 };
@@ -43,6 +49,8 @@ pub const MIGRATE_CONTAINER: &str = "migrate";
 /// The unprivileged user and group the shop runs as (distroless `nonroot`).
 const RUN_AS: i64 = 65532;
 const HOSTNAME_TOPOLOGY: &str = "kubernetes.io/hostname";
+/// The volume of `shop-db`'s CA.
+const CA_VOLUME: &str = "db-ca";
 
 /// The tenant role's connection limit: every pod the namespace's quota admits
 /// ([`max_pods`]: the replicas, a surge pod, one terminating) with a full pool. A
@@ -81,7 +89,7 @@ pub fn deployment(inputs: &BuildInputs) -> Deployment {
                     annotations: Some(annotations),
                     ..ObjectMeta::default()
                 }),
-                spec: Some(pod_spec(valid)),
+                spec: Some(pod_spec(valid, inputs.credentials.root_cert().is_some())),
             },
             ..DeploymentSpec::default()
         },
@@ -89,14 +97,15 @@ pub fn deployment(inputs: &BuildInputs) -> Deployment {
     }
 }
 
-fn pod_spec(valid: &ValidTenant) -> PodSpec {
-    let mut migrate = container(valid, MIGRATE_CONTAINER, "migrate");
+/// The shop's pods; `mount_ca` when `shop-db` holds a CA to verify the server against.
+fn pod_spec(valid: &ValidTenant, mount_ca: bool) -> PodSpec {
+    let mut migrate = container(valid, MIGRATE_CONTAINER, "migrate", mount_ca);
     migrate.env = Some(vec![
         from_secret("DATABASE_URL", DB_SECRET, URI),
         value("RUST_LOG", "info"),
     ]);
 
-    let mut serve = container(valid, CONTAINER, "serve");
+    let mut serve = container(valid, CONTAINER, "serve", mount_ca);
     serve.env = Some(vec![
         from_secret("DATABASE_URL", DB_SECRET, URI),
         from_secret("ADMIN_TOKEN", ADMIN_SECRET, TOKEN),
@@ -118,6 +127,18 @@ fn pod_spec(valid: &ValidTenant) -> PodSpec {
     // no one.
     serve.liveness_probe = Some(probe("/healthz", 10, 5, 6));
 
+    let mut volumes = vec![Volume {
+        name: "tmp".into(),
+        empty_dir: Some(EmptyDirVolumeSource {
+            size_limit: Some(Quantity("64Mi".into())),
+            ..EmptyDirVolumeSource::default()
+        }),
+        ..Volume::default()
+    }];
+    if mount_ca {
+        volumes.push(ca_volume());
+    }
+
     PodSpec {
         init_containers: Some(vec![migrate]),
         containers: vec![serve],
@@ -131,14 +152,7 @@ fn pod_spec(valid: &ValidTenant) -> PodSpec {
             seccomp_profile: Some(runtime_default()),
             ..PodSecurityContext::default()
         }),
-        volumes: Some(vec![Volume {
-            name: "tmp".into(),
-            empty_dir: Some(EmptyDirVolumeSource {
-                size_limit: Some(Quantity("64Mi".into())),
-                ..EmptyDirVolumeSource::default()
-            }),
-            ..Volume::default()
-        }]),
+        volumes: Some(volumes),
         topology_spread_constraints: Some(vec![TopologySpreadConstraint {
             max_skew: 1,
             topology_key: HOSTNAME_TOPOLOGY.into(),
@@ -170,9 +184,23 @@ fn pod_spec(valid: &ValidTenant) -> PodSpec {
 }
 
 /// A container of the shop's image running `ticketing-service <command>`, with the
-/// pod's resources, the restricted security context and `/tmp`.
-fn container(valid: &ValidTenant, name: &str, command: &str) -> Container {
+/// pod's resources, the restricted security context, `/tmp`, and the server's CA when
+/// `mount_ca`.
+fn container(valid: &ValidTenant, name: &str, command: &str, mount_ca: bool) -> Container {
     let memory = valid.memory.clone();
+    let mut mounts = vec![VolumeMount {
+        name: "tmp".into(),
+        mount_path: "/tmp".into(),
+        ..VolumeMount::default()
+    }];
+    if mount_ca {
+        mounts.push(VolumeMount {
+            name: CA_VOLUME.into(),
+            mount_path: CA_MOUNT_DIR.into(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+    }
     Container {
         name: name.into(),
         image: Some(valid.image.clone()),
@@ -199,12 +227,28 @@ fn container(valid: &ValidTenant, name: &str, command: &str) -> Container {
             seccomp_profile: Some(runtime_default()),
             ..SecurityContext::default()
         }),
-        volume_mounts: Some(vec![VolumeMount {
-            name: "tmp".into(),
-            mount_path: "/tmp".into(),
-            ..VolumeMount::default()
-        }]),
+        volume_mounts: Some(mounts),
         ..Container::default()
+    }
+}
+
+/// `shop-db`'s CA key alone, as the file [`CA_FILE`]: the password and the URI stay out of
+/// the file system. Read-only for everyone; a CA is no secret.
+fn ca_volume() -> Volume {
+    Volume {
+        name: CA_VOLUME.into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(DB_SECRET.into()),
+            items: Some(vec![KeyToPath {
+                key: CA.into(),
+                path: CA_FILE.into(),
+                ..KeyToPath::default()
+            }]),
+            default_mode: Some(0o444),
+            optional: Some(false),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
     }
 }
 

@@ -1,8 +1,11 @@
 use serde_json::{json, Value};
 
+use super::super::credentials::tests::{verify_full_credentials, CA_PEM};
 use super::super::fixtures::*;
+use super::super::secret::db_secret;
 use super::super::Credentials;
 use super::*;
+use crate::crd::SslMode;
 use crate::validate::fixtures::{minimal_tenant, SHOP_IMAGE};
 
 fn built(f: &Fixture) -> Value {
@@ -241,6 +244,113 @@ fn credentials_hash_is_on_the_pod_template_and_a_rotation_changes_it() {
     let hash = |d: &Value| d["spec"]["template"]["metadata"]["annotations"].clone();
     assert_ne!(hash(&before), hash(&after));
     // Nothing else of the pod template changes: the rollout is the rotation's only effect.
+    assert_eq!(pod(&before), pod(&after));
+}
+
+/// The value of query parameter `name` of `uri`, percent-decoded.
+fn query_value(uri: &str, name: &str) -> Option<String> {
+    let (_, query) = uri.split_once('?')?;
+    let value = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(&format!("{name}=")))?;
+    let mut out = Vec::new();
+    let mut bytes = value.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex: String = bytes.by_ref().take(2).map(char::from).collect();
+            out.push(u8::from_str_radix(&hex, 16).ok()?);
+        } else {
+            out.push(b);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[test]
+fn under_verify_full_both_containers_mount_the_ca_key_alone_where_the_uri_points() {
+    let mut f = Fixture::new(minimal_tenant("devoxx"));
+    f.credentials = verify_full_credentials();
+    let d = built(&f);
+    let p = pod(&d);
+
+    let volumes = p["volumes"].as_array().unwrap();
+    assert_eq!(volumes.len(), 2);
+    assert_eq!(
+        volumes[1],
+        json!({ "name": "db-ca", "secret": {
+            "secretName": "shop-db",
+            "items": [{ "key": "ca.crt", "path": "ca.crt" }],
+            "defaultMode": 0o444,
+            "optional": false,
+        } })
+    );
+    let mount = json!({ "name": "db-ca", "mountPath": "/etc/boxoffice/db", "readOnly": true });
+    for c in [&p["initContainers"][0], &p["containers"][0]] {
+        assert_eq!(
+            c["volumeMounts"],
+            json!([{ "name": "tmp", "mountPath": "/tmp" }, mount]),
+            "{}",
+            c["name"]
+        );
+        // The root file system stays read-only: the CA is a volume of its own.
+        assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+        assert_eq!(c["env"][0], secret_env("DATABASE_URL", "shop-db", "uri"));
+    }
+
+    // The file the URI names is the key the volume projects, and `shop-db` holds it.
+    let item = &volumes[1]["secret"]["items"][0];
+    let mounted = format!(
+        "{}/{}",
+        mount["mountPath"].as_str().unwrap(),
+        item["path"].as_str().unwrap()
+    );
+    let uri = f.credentials.uri();
+    assert_eq!(query_value(&uri, "sslrootcert"), Some(mounted));
+    let secret = db_secret(&f.inputs());
+    let key = item["key"].as_str().unwrap();
+    let data = secret.data.unwrap();
+    assert_eq!(data[key].0, CA_PEM.as_bytes());
+    assert_eq!(data["uri"].0, uri.as_bytes());
+}
+
+#[test]
+fn without_a_ca_nothing_of_shop_db_is_mounted() {
+    for ssl_mode in [SslMode::Disable, SslMode::Require, SslMode::VerifyFull] {
+        let mut f = Fixture::new(minimal_tenant("devoxx"));
+        f.credentials = Credentials {
+            ssl_mode,
+            ca_pem: (ssl_mode != SslMode::VerifyFull).then(|| CA_PEM.into()),
+            ..verify_full_credentials()
+        };
+        let d = built(&f);
+        let p = pod(&d);
+        assert_eq!(
+            p["volumes"],
+            json!([{ "name": "tmp", "emptyDir": { "sizeLimit": "64Mi" } }]),
+            "{ssl_mode:?}"
+        );
+        for c in [&p["initContainers"][0], &p["containers"][0]] {
+            assert_eq!(
+                c["volumeMounts"],
+                json!([{ "name": "tmp", "mountPath": "/tmp" }])
+            );
+        }
+    }
+}
+
+#[test]
+fn a_new_ca_rolls_the_pods_and_changes_nothing_else() {
+    let mut f = Fixture::new(minimal_tenant("devoxx"));
+    f.credentials = verify_full_credentials();
+    let before = built(&f);
+    f.credentials.ca_pem = Some(CA_PEM.replace("test", "renewed"));
+    let after = built(&f);
+    let hash = |d: &Value| d["spec"]["template"]["metadata"]["annotations"].clone();
+    assert_ne!(hash(&before), hash(&after));
+    assert_eq!(
+        hash(&after)["boxoffice.dev/credentials-hash"],
+        credentials_hash(&f.credentials)
+    );
     assert_eq!(pod(&before), pod(&after));
 }
 

@@ -1,5 +1,5 @@
-//! The Secrets the shop reads: `shop-db` (database credentials) and `shop-admin` (admin
-//! token, ticket signing key).
+//! The Secrets the shop reads: `shop-db` (database credentials, and the server's CA under
+//! `verify-full`) and `shop-admin` (admin token, ticket signing key).
 //!
 //! Values go in `data`, not `stringData`: the API server stores only `data`, so the
 //! object read back compares equal to the one built.
@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::ByteString;
 
+use super::credentials::CA_FILE;
 use super::{labels, metadata, BuildInputs, ADMIN_SECRET, DB_SECRET};
 
 /// Keys of `shop-db`.
@@ -18,6 +19,8 @@ pub const HOST: &str = "host";
 pub const PORT: &str = "port";
 pub const DATABASE: &str = "database";
 pub const URI: &str = "uri";
+/// The server's CA (PEM), present only when the shop verifies the server against it.
+pub const CA: &str = CA_FILE;
 /// Keys of `shop-admin`.
 pub const TOKEN: &str = "token";
 pub const TICKET_SIGNING_KEY: &str = "ticket-signing-key";
@@ -28,6 +31,7 @@ pub const ROTATION_ACTED_ON: &str = "boxoffice.dev/credentials-rotation";
 
 pub fn db_secret(inputs: &BuildInputs) -> Secret {
     let c = inputs.credentials;
+    let ca = c.root_cert().map(|pem| (CA, pem.to_string()));
     let mut secret = secret(
         inputs,
         DB_SECRET,
@@ -38,7 +42,9 @@ pub fn db_secret(inputs: &BuildInputs) -> Secret {
             (PORT, c.port.to_string()),
             (DATABASE, c.database.clone()),
             (URI, c.uri()),
-        ],
+        ]
+        .into_iter()
+        .chain(ca),
     );
     if let Some(rotation) = inputs.tenant.rotation_requested() {
         secret.metadata.annotations =
@@ -59,10 +65,10 @@ pub fn admin_secret(inputs: &BuildInputs) -> Secret {
     )
 }
 
-fn secret<const N: usize>(
+fn secret<'a>(
     inputs: &BuildInputs,
     name: &str,
-    entries: [(&str, String); N],
+    entries: impl IntoIterator<Item = (&'a str, String)>,
 ) -> Secret {
     let data: BTreeMap<String, ByteString> = entries
         .into_iter()
@@ -78,9 +84,11 @@ fn secret<const N: usize>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::credentials::tests::{verify_full_credentials, CA_PEM};
     use super::super::fixtures::*;
+    use super::super::Credentials;
     use super::*;
-    use crate::crd::ROTATE_ANNOTATION;
+    use crate::crd::{SslMode, ROTATE_ANNOTATION};
     use crate::validate::fixtures::minimal_tenant;
 
     fn text(secret: &Secret) -> BTreeMap<String, String> {
@@ -115,6 +123,36 @@ mod tests {
         assert_eq!(data["uri"], f.credentials.uri());
         assert_owned_by_devoxx(&secret.metadata);
         assert_eq!(secret.metadata.annotations, None, "no rotation asked for");
+    }
+
+    #[test]
+    fn db_secret_holds_the_ca_the_uri_names_under_verify_full() {
+        let mut f = Fixture::new(minimal_tenant("devoxx"));
+        f.credentials = verify_full_credentials();
+        let data = text(&db_secret(&f.inputs()));
+        let keys: Vec<&str> = data.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["ca.crt", "database", "host", "password", "port", "uri", "username"]
+        );
+        assert_eq!(data["ca.crt"], CA_PEM);
+        assert!(
+            data["uri"].ends_with("sslmode=verify-full&sslrootcert=/etc/boxoffice/db/ca.crt"),
+            "{}",
+            data["uri"]
+        );
+    }
+
+    #[test]
+    fn db_secret_has_no_ca_when_nothing_is_verified_against_one() {
+        let mut f = Fixture::new(minimal_tenant("devoxx"));
+        f.credentials = Credentials {
+            ssl_mode: SslMode::Require,
+            ..verify_full_credentials()
+        };
+        let data = text(&db_secret(&f.inputs()));
+        assert!(!data.contains_key("ca.crt"), "{:?}", data.keys());
+        assert!(!data["uri"].contains("sslrootcert"), "{}", data["uri"]);
     }
 
     #[test]

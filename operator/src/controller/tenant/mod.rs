@@ -218,6 +218,8 @@ async fn step_database(
         port: i32::from(address.port),
         database: database.clone(),
         ssl_mode: server.spec.ssl_mode,
+        // The CA the operator itself verified the server against just now.
+        ca_pem: address.ca_pem.clone(),
     };
     let shop_secrets = ShopSecrets {
         admin_token: secret_value(admin_secret.as_ref(), "token").unwrap_or_else(generate_password),
