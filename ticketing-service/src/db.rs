@@ -117,6 +117,19 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
     }
 }
 
+/// A TLS handshake that failed for good: a certificate the trusted roots (`sslrootcert`)
+/// do not vouch for, a host name the certificate does not name, a server that speaks no
+/// TLS. Unlike a server still starting, waiting does not change it.
+pub fn is_tls_refusal(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Tls(_) => true,
+        // rustls reports a refused handshake as invalid data on the socket; a socket alone
+        // never does.
+        sqlx::Error::Io(e) => e.kind() == std::io::ErrorKind::InvalidData,
+        _ => false,
+    }
+}
+
 fn business_error(message: &str) -> ApiError {
     match message {
         "not_enough_seats" => ApiError::NotEnoughSeats,
@@ -129,5 +142,36 @@ fn business_error(message: &str) -> ApiError {
         "over_maximum" => ApiError::Rule("over_maximum"),
         REBALANCE_NEEDED => ApiError::Contention(REBALANCE_NEEDED.into()),
         other => ApiError::Internal(format!("unexpected rule error {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    #[test]
+    fn a_refused_tls_handshake_is_told_from_a_server_not_up_yet() {
+        let refused = [
+            sqlx::Error::Io(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "invalid peer certificate: UnknownIssuer",
+            )),
+            sqlx::Error::Tls("server does not support TLS".into()),
+        ];
+        for error in &refused {
+            assert!(is_unavailable(error), "{error}");
+            assert!(is_tls_refusal(error), "{error}");
+        }
+        let not_yet = [
+            sqlx::Error::Io(io::ErrorKind::ConnectionRefused.into()),
+            sqlx::Error::Io(io::ErrorKind::ConnectionReset.into()),
+            sqlx::Error::PoolTimedOut,
+        ];
+        for error in &not_yet {
+            assert!(is_unavailable(error), "{error}");
+            assert!(!is_tls_refusal(error), "{error}");
+        }
     }
 }

@@ -116,7 +116,8 @@ async fn shutdown_signal() {
 }
 
 /// Applies migrations, waiting up to a minute for the database to accept connections (an
-/// init container may start before its database).
+/// init container may start before its database). A refused TLS handshake is not waited
+/// out: a certificate the CA does not vouch for, or a server without TLS, stays so.
 pub async fn migrate(args: DatabaseArgs) -> anyhow::Result<()> {
     let pool = db::lazy_pool(&args.database_url, 2, Duration::from_secs(5))
         .context("invalid DATABASE_URL")?;
@@ -125,7 +126,9 @@ pub async fn migrate(args: DatabaseArgs) -> anyhow::Result<()> {
         match db::migrate(&pool).await {
             Ok(()) => break,
             Err(sqlx::migrate::MigrateError::Execute(ref e))
-                if start.elapsed() < Duration::from_secs(60) && db::is_unavailable(e) =>
+                if start.elapsed() < Duration::from_secs(60)
+                    && db::is_unavailable(e)
+                    && !db::is_tls_refusal(e) =>
             {
                 tracing::warn!(error = %e, "database not ready yet; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
