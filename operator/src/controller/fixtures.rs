@@ -8,154 +8,37 @@
 //! requests; [`scenario`] says which requests each case expects.
 
 mod scenario;
+mod test_server;
 mod verifier;
 
 use std::collections::BTreeMap;
 
-use boxoffice_e2e::net::free_port;
-use boxoffice_e2e::pg::{PgOptions, PgServer};
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use k8s_openapi::ByteString;
 use kube::Resource;
 use serde::Serialize;
 use serde_json::{json, Value};
 
 pub use scenario::Scenario;
+pub use test_server::TestServer;
 pub use verifier::{testcontext, Write};
+
+use test_server::server_paths;
 
 use super::tenant::status::{self, Observed, Verdict};
 use super::tenant::FINALIZER;
-use crate::crd::{DatabaseServer, DeletionPolicy, SslMode, Tenant, TenantStatus, DEFAULT_REPLICAS};
-use crate::database::{generate_password, AdminCredentials, ServerAddress, ServerAdmin};
+use crate::crd::{DatabaseServer, DeletionPolicy, Tenant, TenantStatus};
 use crate::resources::fixtures::settings;
 use crate::resources::{
-    build, connection_limit, BuildInputs, Credentials, DesiredObjects, ShopSecrets, FIELD_MANAGER,
+    build, BuildInputs, Credentials, DesiredObjects, ShopSecrets, FIELD_MANAGER,
 };
-use crate::validate::fixtures::{minimal_tenant, server, SHOP_IMAGE};
+use crate::validate::fixtures::{minimal_tenant, SHOP_IMAGE};
 use crate::validate::validate_tenant;
 
 pub const TENANT: &str = "devoxx";
 pub const NAMESPACE: &str = "tenant-devoxx";
 pub const DATABASE: &str = "tenant_devoxx";
 pub const SERVER: &str = "pg-1";
-const ADMIN_ROLE: &str = "boxoffice_admin";
-const ADMIN_SECRET_NAMESPACE: &str = "boxoffice-system";
-const ADMIN_SECRET: &str = "pg-1-admin";
-
-/// A PostgreSQL 15 server of this test, with an admin role that has `CREATEROLE` and
-/// `CREATEDB` only; or, [`TestServer::down`], a port nothing listens on.
-pub struct TestServer {
-    pg: Option<PgServer>,
-    port: u16,
-    admin_password: String,
-}
-
-impl TestServer {
-    pub fn start() -> TestServer {
-        let pg = PgServer::start_with(PgOptions {
-            password_auth: true,
-            max_connections: 20,
-            ..PgOptions::default()
-        })
-        .expect("start PostgreSQL");
-        let admin_password = generate_password();
-        let create = format!(
-            "CREATE ROLE {ADMIN_ROLE} LOGIN CREATEROLE CREATEDB PASSWORD '{admin_password}'"
-        );
-        pg.psql("postgres", &create).expect("create the admin role");
-        TestServer {
-            port: pg.port(),
-            pg: Some(pg),
-            admin_password,
-        }
-    }
-
-    /// A server that is down: connections to its port are refused.
-    pub fn down() -> TestServer {
-        TestServer {
-            pg: None,
-            port: free_port().expect("a free port"),
-            admin_password: generate_password(),
-        }
-    }
-
-    /// The `DatabaseServer` pointing at it.
-    pub fn resource(&self) -> DatabaseServer {
-        server(
-            SERVER,
-            json!({
-                "host": "127.0.0.1",
-                "port": self.port,
-                "sslMode": "disable",
-                "adminSecretRef": { "namespace": ADMIN_SECRET_NAMESPACE, "name": ADMIN_SECRET },
-            }),
-        )
-    }
-
-    /// The Secret its `adminSecretRef` names.
-    pub fn admin_secret(&self) -> Secret {
-        let data = [("username", ADMIN_ROLE), ("password", &self.admin_password)]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
-            .collect();
-        let mut secret = Secret {
-            data: Some(data),
-            ..Secret::default()
-        };
-        secret.metadata.name = Some(ADMIN_SECRET.into());
-        secret.metadata.namespace = Some(ADMIN_SECRET_NAMESPACE.into());
-        secret
-    }
-
-    pub fn address(&self) -> ServerAddress {
-        ServerAddress {
-            host: "127.0.0.1".into(),
-            port: self.port,
-            ssl_mode: SslMode::Disable,
-            ca_pem: None,
-        }
-    }
-
-    /// Whether database `name` exists, as the superuser sees it.
-    pub fn database_exists(&self, name: &str) -> bool {
-        self.count(&format!(
-            "SELECT count(*) FROM pg_database WHERE datname = '{name}'"
-        )) == 1
-    }
-
-    /// Whether role `name` exists, as the superuser sees it.
-    pub fn role_exists(&self, name: &str) -> bool {
-        self.count(&format!(
-            "SELECT count(*) FROM pg_roles WHERE rolname = '{name}'"
-        )) == 1
-    }
-
-    fn count(&self, sql: &str) -> u32 {
-        let pg = self.pg.as_ref().expect("a running server");
-        let out = pg.psql("postgres", sql).expect("psql");
-        out.parse()
-            .unwrap_or_else(|_| panic!("a count from {sql:?}, not {out:?}"))
-    }
-
-    /// Creates the tenant's role and database with `password`, as a past reconcile did.
-    pub async fn provision(&self, password: &str) {
-        let admin = AdminCredentials {
-            username: ADMIN_ROLE.into(),
-            password: self.admin_password.clone(),
-        };
-        let admin = ServerAdmin::connect(&self.address(), &admin)
-            .await
-            .expect("connect as admin");
-        let limit = connection_limit(DEFAULT_REPLICAS);
-        admin
-            .ensure_tenant_database(DATABASE, password, limit)
-            .await
-            .expect("provision");
-        admin.close().await;
-    }
-}
 
 /// Tenant `devoxx` with the required fields only, generation 1, as read from the API.
 pub fn new_tenant() -> Tenant {
@@ -235,7 +118,24 @@ pub fn shop_secrets() -> ShopSecrets {
 /// What the reconcile builds for `tenant` on `server` with these credentials.
 pub fn desired(
     tenant: &Tenant,
+    server: &TestServer,
+    password: &str,
+    secrets: &ShopSecrets,
+) -> DesiredObjects {
+    built(
+        tenant,
+        &server.resource(),
+        server.ca_pem(),
+        password,
+        secrets,
+    )
+}
+
+/// The objects of `tenant` on `server` with these credentials, handing the shop `ca_pem`.
+pub fn built(
+    tenant: &Tenant,
     server: &DatabaseServer,
+    ca_pem: Option<&str>,
     password: &str,
     secrets: &ShopSecrets,
 ) -> DesiredObjects {
@@ -247,7 +147,7 @@ pub fn desired(
         port: server.spec.port,
         database: DATABASE.into(),
         ssl_mode: server.spec.ssl_mode,
-        ca_pem: None,
+        ca_pem: ca_pem.map(str::to_string),
     };
     build(&BuildInputs {
         tenant,
@@ -287,17 +187,6 @@ pub fn path_of<K: Resource<DynamicType = ()>>(object: &K) -> String {
     format!("{}/{name}", K::url_path(&(), meta.namespace.as_deref()))
 }
 
-/// The API path of the `DatabaseServer` and of its admin Secret.
-fn server_paths() -> [String; 2] {
-    [
-        format!("{}/{SERVER}", DatabaseServer::url_path(&(), None)),
-        format!(
-            "{}/{ADMIN_SECRET}",
-            Secret::url_path(&(), Some(ADMIN_SECRET_NAMESPACE))
-        ),
-    ]
-}
-
 /// What the mocked API server holds, by path, as it serves it.
 #[derive(Clone, Debug, Default)]
 pub struct Cluster {
@@ -305,11 +194,15 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// The tenant's server and its admin Secret.
+    /// The tenant's server, its admin Secret and its CA Secret (if any).
     pub fn with_server(server: &TestServer) -> Cluster {
-        Cluster::default()
+        let cluster = Cluster::default()
             .with(&server.resource())
-            .with(&server.admin_secret())
+            .with(&server.admin_secret());
+        match server.ca_secret() {
+            Some(ca) => cluster.with(&ca),
+            None => cluster,
+        }
     }
 
     /// The server, and every child as `desired` says, created earlier: the shop is up.

@@ -93,7 +93,7 @@ async fn a_new_tenant_is_placed_provisioned_and_applied() {
         admin_token: secret_value(&admin_secret, "token"),
         ticket_signing_key: secret_value(&admin_secret, "ticket-signing-key"),
     };
-    let built = desired(&tenant, &server.resource(), &password, &secrets);
+    let built = desired(&tenant, &server, &password, &secrets);
     for (path, object) in children(&built) {
         assert_eq!(applied(&path), object, "{path}");
     }
@@ -105,7 +105,7 @@ async fn a_settled_tenant_is_only_read() {
     let password = generate_password();
     server.provision(&password).await;
     let tenant = new_tenant().finalized();
-    let built = desired(&tenant, &server.resource(), &password, &shop_secrets());
+    let built = desired(&tenant, &server, &password, &shop_secrets());
     let tenant = tenant.with_status(settled_status(built.network_policies.len()));
     let cluster = Cluster::settled(&server, &built);
 
@@ -115,6 +115,60 @@ async fn a_settled_tenant_is_only_read() {
         result.expect("reconciled"),
         Action::requeue(Duration::from_secs(300))
     );
+    assert!(writes.is_empty(), "no write at all: {writes:?}");
+}
+
+/// A tenant on a `verify-full` server whose shop was given no CA (as before the operator
+/// handed it on) gets it in `shop-db`, and its pods roll onto it; then nothing changes.
+#[tokio::test]
+async fn a_verify_full_server_hands_its_ca_to_the_shop_and_rolls_the_pods() {
+    let server = TestServer::start_tls();
+    let ca = server.ca_pem().expect("a CA").to_string();
+    let password = generate_password();
+    server.provision(&password).await;
+    let tenant = new_tenant().finalized();
+    let without_ca = built(
+        &tenant,
+        &server.resource(),
+        None,
+        &password,
+        &shop_secrets(),
+    );
+    let with_ca = desired(&tenant, &server, &password, &shop_secrets());
+    let tenant = tenant.with_status(settled_status(with_ca.network_policies.len()));
+
+    let stale = vec![path_of(&with_ca.db_secret), path_of(&with_ca.deployment)];
+    let scenario = Scenario::Stale {
+        desired: Box::new(with_ca.clone()),
+        stale: stale.clone(),
+    };
+    let cluster = Cluster::settled(&server, &without_ca);
+    let (result, writes) = reconcile_in(cluster, tenant.clone(), scenario).await;
+    result.expect("reconciled");
+    let paths: Vec<&str> = writes.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(paths, stale, "shop-db and the Deployment alone");
+    assert_eq!(secret_value(&writes[0].body, "ca.crt"), ca);
+    let uri = secret_value(&writes[0].body, "uri");
+    assert!(
+        uri.ends_with("?sslmode=verify-full&sslrootcert=/etc/boxoffice/db/ca.crt"),
+        "{uri}"
+    );
+    assert_eq!(
+        secret_value(&writes[0].body, "password"),
+        password,
+        "no rotation"
+    );
+    let hash = |d: &serde_json::Value| {
+        d["spec"]["template"]["metadata"]["annotations"]["boxoffice.dev/credentials-hash"].clone()
+    };
+    let before = serde_json::to_value(&without_ca.deployment).expect("serialisable");
+    assert_ne!(hash(&writes[1].body), hash(&before), "the pods roll");
+
+    // Once applied, the next reconcile finds nothing to do.
+    let cluster = Cluster::settled(&server, &with_ca);
+    let scenario = Scenario::SteadyState(Box::new(with_ca));
+    let (result, writes) = reconcile_in(cluster, tenant, scenario).await;
+    result.expect("reconciled");
     assert!(writes.is_empty(), "no write at all: {writes:?}");
 }
 
@@ -128,7 +182,7 @@ async fn a_rotation_is_acted_on_once_whatever_the_cached_status_says() {
     let rotation = "2026-12-04T21:32:00Z".to_string();
     let mut tenant = new_tenant().finalized();
     tenant.metadata.annotations = Some([(ROTATE_ANNOTATION.to_string(), rotation.clone())].into());
-    let built = desired(&tenant, &server.resource(), &password, &shop_secrets());
+    let built = desired(&tenant, &server, &password, &shop_secrets());
     let tenant = tenant.with_status(settled_status(built.network_policies.len()));
     assert_eq!(tenant.status.as_ref().unwrap().credentials_rotation, None);
     let cluster = Cluster::settled(&server, &built);
@@ -155,7 +209,7 @@ async fn a_refused_apply_fails_its_step_by_name() {
     let password = generate_password();
     server.provision(&password).await;
     let tenant = new_tenant().finalized();
-    let built = desired(&tenant, &server.resource(), &password, &shop_secrets());
+    let built = desired(&tenant, &server, &password, &shop_secrets());
     let tenant = tenant.with_status(settled_status(built.network_policies.len()));
     let refused = path_of(&built.network_policies[0]);
     let cluster = Cluster::settled(&server, &built).without(&refused);
@@ -189,7 +243,7 @@ async fn a_deleted_deployment_is_the_only_child_applied() {
     let password = generate_password();
     server.provision(&password).await;
     let tenant = new_tenant().finalized();
-    let built = desired(&tenant, &server.resource(), &password, &shop_secrets());
+    let built = desired(&tenant, &server, &password, &shop_secrets());
     let tenant = tenant.with_status(settled_status(built.network_policies.len()));
     let cluster = Cluster::settled(&server, &built).without(&path_of(&built.deployment));
 
