@@ -180,7 +180,7 @@ mod tests {
     use crate::render::page::{LAST_BASELINE, RIGHT, TOP};
     use printpdf::{PdfParseOptions, TextItem};
 
-    fn line_item(description: &str, quantity: i32) -> Item {
+    pub(super) fn line_item(description: &str, quantity: i32) -> Item {
         Item {
             category: "combi".into(),
             description: description.into(),
@@ -190,7 +190,7 @@ mod tests {
         }
     }
 
-    fn invoice_of(buyer: serde_json::Value, items: &[Item]) -> Document {
+    pub(super) fn invoice_of(buyer: serde_json::Value, items: &[Item]) -> Document {
         let lines: Vec<_> = items.iter().map(|i| price_line(i, false)).collect();
         Document {
             kind: "invoice".into(),
@@ -216,7 +216,7 @@ mod tests {
     }
 
     /// Writes the rendered PDFs to `$BOXOFFICE_PDF_DIR` when set, to look at them.
-    fn keep(name: &str, pdf: &[u8]) {
+    pub(super) fn keep(name: &str, pdf: &[u8]) {
         if let Ok(dir) = std::env::var("BOXOFFICE_PDF_DIR") {
             std::fs::write(std::path::Path::new(&dir).join(name), pdf).unwrap();
         }
@@ -241,16 +241,16 @@ mod tests {
     /// A text as a viewer finds it in the PDF: page (from 0), left edge and baseline in
     /// millimetres from the page's top left corner, size in points.
     #[derive(Debug)]
-    struct Shown {
-        page: usize,
-        x: f32,
-        y: f32,
-        size: f32,
-        text: String,
+    pub(super) struct Shown {
+        pub(super) page: usize,
+        pub(super) x: f32,
+        pub(super) y: f32,
+        pub(super) size: f32,
+        pub(super) text: String,
     }
 
     /// Reads a PDF back with printpdf's parser and lists the texts its pages show.
-    fn shown(pdf: &[u8]) -> Vec<Shown> {
+    pub(super) fn shown(pdf: &[u8]) -> Vec<Shown> {
         let mut warnings = Vec::new();
         let parsed = PdfDocument::parse(pdf, &PdfParseOptions::default(), &mut warnings)
             .expect("printpdf reads its PDF back");
@@ -276,12 +276,15 @@ mod tests {
         out
     }
 
+    /// The text a PDF gives its glyphs. A glyph it gives none is `.notdef`, shown for a
+    /// character the font lacks; U+10FFFF, which no font has, stands for it, so it is
+    /// measured as such a character.
     fn item_text(item: &TextItem) -> String {
         match item {
             TextItem::Text(text) => text.clone(),
             TextItem::GlyphIds(glyphs) => glyphs
                 .iter()
-                .map(|g| g.cid.clone().unwrap_or_else(|| "\u{FFFD}".into()))
+                .map(|g| g.cid.clone().unwrap_or_else(|| "\u{10FFFF}".into()))
                 .collect(),
             TextItem::Offset(_) => String::new(),
         }
@@ -300,7 +303,7 @@ mod tests {
     }
 
     /// Every text lies within the margins and on its page, and no two overlap.
-    fn assert_laid_out(texts: &[Shown], metrics: &Metrics<'_>) {
+    pub(super) fn assert_laid_out(texts: &[Shown], metrics: &Metrics<'_>) {
         let boxes: Vec<(usize, [f32; 4])> = texts
             .iter()
             .map(|t| {
@@ -507,7 +510,7 @@ mod tests {
         assert_eq!(total.page, pages - 1);
     }
 
-    fn sheet(attendee: String) -> TicketSheet<'static> {
+    pub(super) fn sheet(attendee: String) -> TicketSheet<'static> {
         TicketSheet {
             event_name: "Devoxx Belgium",
             starts: Some("Monday 5 October 2026, 09:00 (CEST)".into()),
@@ -590,3 +593,7 @@ mod tests {
         assert!(top >= TOP && bottom <= PAGE_H - 20.0, "{top} to {bottom}");
     }
 }
+
+#[cfg(test)]
+#[path = "pdf_hostile_tests.rs"]
+mod hostile_tests;

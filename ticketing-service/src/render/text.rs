@@ -9,6 +9,9 @@ use printpdf::ParsedFont;
 
 /// Millimetres in a point.
 const MM_PER_PT: f32 = 25.4 / 72.0;
+/// The advance of a character the font lacks: the PDF's default glyph width (`/DW`), which
+/// printpdf sets to 1000 thousandths of an em.
+const MISSING_GLYPH_EM: f32 = 1.0;
 
 /// Glyph advances of one font.
 pub struct Metrics<'a> {
@@ -26,11 +29,15 @@ impl<'a> Metrics<'a> {
         }
     }
 
-    /// The advance of `c` in ems. A character the font lacks is shown as glyph 0
-    /// (`.notdef`) and measured as such.
+    /// The advance of `c` in ems. A character the font lacks (CJK, emoji, control
+    /// characters) is shown as glyph 0, `.notdef`, which printpdf leaves out of the PDF's
+    /// width array: viewers advance it by the default width, one em, not by the font's
+    /// own `.notdef` advance (0.6 em in DejaVu Sans), so it is measured as one em.
     fn em(&self, c: char) -> f32 {
-        let glyph = self.font.lookup_glyph_index(u32::from(c)).unwrap_or(0);
-        f32::from(self.font.get_horizontal_advance(glyph)) / self.units_per_em
+        match self.font.lookup_glyph_index(u32::from(c)) {
+            Some(glyph) => f32::from(self.font.get_horizontal_advance(glyph)) / self.units_per_em,
+            None => MISSING_GLYPH_EM,
+        }
     }
 
     /// The width of `text` set at `size` points, in millimetres; tests measure what was
@@ -185,9 +192,15 @@ mod tests {
         assert!((metrics.width("10 0", 9.0) - mm(3.0 * 1303.0 + 651.0, 9.0)).abs() < 1e-4);
         assert!(metrics.width("W", 10.0) > metrics.width("i", 10.0));
         assert!(
-            metrics.width("\u{10FFFF}", 10.0) > 0.0,
-            "a missing glyph has a width"
+            (metrics.width("\u{10FFFF}", 10.0) - 10.0 * MM_PER_PT).abs() < 1e-4,
+            "a missing glyph is as wide as viewers show it: one em"
         );
+        for missing in ["漢", "カ", "\u{1b}"] {
+            assert!(
+                (metrics.width(missing, 9.0) - 9.0 * MM_PER_PT).abs() < 1e-4,
+                "{missing:?}"
+            );
+        }
     }
 
     #[test]
