@@ -15,6 +15,16 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 /// database is still away.
 pub fn lazy_pool(url: &str, size: u32, acquire_timeout: Duration) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
+    // sqlx keeps the brackets of an IPv6 host in a URL (`[fd00::7]`): it strips them to
+    // connect, but not for TLS, which refuses the bracketed host as a server name.
+    let host = options.get_host();
+    let options = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ip) => {
+            let ip = ip.to_string();
+            options.host(&ip)
+        }
+        None => options,
+    };
     let options = options.application_name("ticketing-service");
     Ok(PgPoolOptions::new()
         .max_connections(size)
@@ -172,6 +182,47 @@ mod tests {
         for error in &not_yet {
             assert!(is_unavailable(error), "{error}");
             assert!(!is_tls_refusal(error), "{error}");
+        }
+    }
+
+    /// A stand-in server on `addr` that agrees to TLS and hangs up; the port it listens on.
+    async fn agrees_to_tls_then_hangs_up(addr: &str) -> std::io::Result<u16> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let port = listener.local_addr()?.port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut ssl_request = [0u8; 8];
+                if socket.read_exact(&mut ssl_request).await.is_ok() {
+                    let _ = socket.write_all(b"S").await;
+                }
+            }
+        });
+        Ok(port)
+    }
+
+    /// An IPv6 host, bracketed in the URL as the operator writes it, is a TLS server name
+    /// like any other: the handshake starts (and here fails as the server hangs up), rather
+    /// than being refused for good before it.
+    #[tokio::test]
+    async fn an_ipv6_host_speaks_tls() {
+        for (addr, host) in [("127.0.0.1:0", "127.0.0.1"), ("[::1]:0", "[::1]")] {
+            let port = match agrees_to_tls_then_hangs_up(addr).await {
+                Ok(port) => port,
+                Err(e) if host.starts_with('[') => {
+                    eprintln!("no IPv6 loopback here ({e}); skipped");
+                    continue;
+                }
+                Err(e) => panic!("bind {addr}: {e}"),
+            };
+            let url = format!("postgres://shop:pw@{host}:{port}/shop?sslmode=verify-full");
+            let pool = lazy_pool(&url, 1, Duration::from_secs(5)).unwrap();
+            let error = pool.acquire().await.expect_err("the server hangs up");
+            assert!(
+                matches!(&error, sqlx::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof),
+                "{host}: {error:?}"
+            );
+            assert!(!is_tls_refusal(&error), "{host}: {error:?}");
         }
     }
 }
