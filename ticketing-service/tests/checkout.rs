@@ -80,6 +80,74 @@ async fn countries_are_iso_codes_for_buyers_and_the_seller() {
     assert_eq!(settings.expect(200)["sellerCountry"], "NL");
 }
 
+/// Odd country values over HTTP: lookalikes, padding, wrong types and sizes are refused
+/// as the field's error (or a malformed body), never stored and never a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_country_values_are_refused_by_field() {
+    let shop = Shop::start().await;
+    shop.api.create_event(&event("odd-countries", 10)).await;
+    let id = shop
+        .api
+        .reserve("odd-countries", &[("combi", 1)])
+        .await
+        .id();
+    let long = "B".repeat(100_000);
+    let invalid = [
+        "be",
+        "Be",
+        " BE",
+        "BE ",
+        "B E",
+        "BE\n",
+        "BE\u{0000}",
+        "\u{0412}\u{0415}",
+        "\u{ff22}\u{ff25}",
+        "B\u{0301}E",
+        "BEL",
+        "056",
+        "uk",
+        "gb",
+        &long,
+    ];
+    for country in invalid {
+        let body = buyer_with_invoice(country, None);
+        let answer = shop.api.contact(&id, &body).await;
+        answer.expect_field_error("invoice.country", "invalid");
+        let answer = shop
+            .api
+            .admin_put("/admin/v1/settings", &json!({ "sellerCountry": country }))
+            .await;
+        answer.expect_field_error("sellerCountry", "invalid");
+    }
+    for country in ["", "   "] {
+        let answer = shop
+            .api
+            .contact(&id, &buyer_with_invoice(country, None))
+            .await;
+        assert_eq!(answer.status, 422, "{country:?}: {answer}");
+    }
+    let mut body = buyer_with_invoice("BE", None);
+    body["invoice"]["country"] = Value::Null;
+    let answer = shop.api.contact(&id, &body).await;
+    answer.expect_field_error("invoice.country", "required");
+    for wrong in [json!(56), json!(true), json!(["BE"]), json!({"code": "BE"})] {
+        let mut body = buyer_with_invoice("BE", None);
+        body["invoice"]["country"] = wrong.clone();
+        let answer = shop.api.contact(&id, &body).await;
+        answer.expect_problem(400, "malformed_body");
+        let answer = shop
+            .api
+            .admin_put("/admin/v1/settings", &json!({ "sellerCountry": wrong }))
+            .await;
+        answer.expect_problem(400, "malformed_body");
+    }
+    // Nothing odd was stored: the seller is still in Belgium.
+    let settings = shop.api.admin_get("/admin/v1/settings").await;
+    assert_eq!(settings.expect(200)["sellerCountry"], "BE", "{settings}");
+    let reservation = shop.api.reservation(&id).await;
+    assert_eq!(reservation.status, 200, "{reservation}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_free_order_is_paid_at_once_and_confirming_again_is_harmless() {
     let shop = Shop::start().await;
