@@ -527,6 +527,11 @@ async fn hostile_input_is_refused_without_a_500() {
         )
         .await;
     too_large.expect_problem(413, "payload_too_large");
+    assert_eq!(
+        too_large.header("connection"),
+        Some("close"),
+        "the unread rest of the body ends the connection"
+    );
 
     // Patterns printing the same number for an invoice and a credit note are refused.
     let collide = json!({"invoicePattern": "%d", "creditNotePattern": "%01d"});

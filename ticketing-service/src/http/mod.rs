@@ -122,7 +122,7 @@ async fn framework_errors_as_problems(request: Request, next: Next) -> Response 
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .is_some_and(|t| t.as_bytes().starts_with(b"application/problem+json"));
-    match response.status() {
+    let mut response = match response.status() {
         _ if is_problem => response,
         axum::http::StatusCode::METHOD_NOT_ALLOWED => {
             let mut problem = ApiError::MethodNotAllowed.into_response();
@@ -135,7 +135,16 @@ async fn framework_errors_as_problems(request: Request, next: Next) -> Response 
         }
         axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge.into_response(),
         _ => response,
+    };
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of the body was never read, so the connection cannot carry another
+        // request: say so, or a client reusing it loses its next request.
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
     }
+    response
 }
 
 /// Counts and times every request by its route template, and logs server errors.
