@@ -63,6 +63,20 @@ pub struct Settled {
     pub settled_in: std::time::Duration,
 }
 
+/// [`check_settled`] for a test: panics when the ledger cannot be read or breaks an
+/// invariant, naming every violation.
+pub async fn assert_settled(db: &mut sqlx::PgConnection, settle: std::time::Duration) -> Settled {
+    let settled = check_settled(db, settle)
+        .await
+        .unwrap_or_else(|e| panic!("the seat ledger could not be checked: {e:#}"));
+    assert!(
+        settled.violations.is_empty(),
+        "seat ledger broken: {:?}",
+        settled.violations
+    );
+    settled
+}
+
 /// Waits (up to `settle`) until every live reservation has its seat rows, then runs every
 /// invariant of [`INVARIANTS`] in that same snapshot, so a hold expiring between two
 /// queries cannot look like a violation.

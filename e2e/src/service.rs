@@ -9,6 +9,25 @@ use anyhow::{bail, Context, Result};
 
 use crate::net::free_port;
 
+/// A binary of this workspace (`ticketing-service`, `boxoffice-operator`) for a test of
+/// another package, which Cargo does not point to: it sits in `target/<profile>/`, next to
+/// the running test's own `deps/` folder. Panics, saying how to build it, when it is not
+/// there.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary sits in target/<profile>/deps");
+    let path = profile.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: `cargo test --workspace` builds it, or run `cargo build --bins` first",
+        path.display()
+    );
+    path
+}
+
 /// One running shop process on a free loopback port.
 pub struct ShopProcess {
     child: Option<Child>,

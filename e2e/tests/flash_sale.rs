@@ -4,12 +4,12 @@
 //!
 //! Needs `ticketing-service` built next to the test (`cargo test --workspace` builds it).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Instant;
 
 use boxoffice_e2e::pg::PgServer;
-use boxoffice_e2e::service::{ShopConfig, ShopProcess};
+use boxoffice_e2e::service::{workspace_binary, ShopConfig, ShopProcess};
 use serde_json::{json, Value};
 
 const TOKEN: &str = "flash-sale-test-token";
@@ -22,25 +22,10 @@ struct Shop {
     dir: PathBuf,
 }
 
-fn shop_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
-    let path = profile.join("ticketing-service");
-    assert!(
-        path.is_file(),
-        "{} is missing: build the workspace's binaries",
-        path.display()
-    );
-    path
-}
-
 async fn start_shop(name: &str) -> Shop {
     let pg = PgServer::start().expect("PostgreSQL starts");
     let database_url = pg.create_database("shop").expect("database");
-    let config = ShopConfig::new(shop_binary(), &database_url, TOKEN);
+    let config = ShopConfig::new(workspace_binary("ticketing-service"), &database_url, TOKEN);
     ShopProcess::migrate(&config).expect("migrations apply");
     let dir = std::env::temp_dir().join(format!("flash-sale-{name}-{}", std::process::id()));
     let processes: Vec<ShopProcess> = (0..2)

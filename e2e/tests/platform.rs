@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 
 use boxoffice_e2e::cluster::Cluster;
 use boxoffice_e2e::load::{self, LoadModel, RushPlan, RushReport};
+use boxoffice_e2e::service::workspace_binary;
 
 use kubectl::Platform;
 use poll::{report, secs, step};
@@ -81,7 +82,7 @@ async fn tenants_are_served_through_a_rush_a_rotation_and_a_deletion() {
     report("whole test", started.elapsed());
 }
 
-/// Where the workspace's binaries are: next to the test's own `deps/` folder.
+/// The workspace's binaries, next to the test's own `deps/` folder.
 struct Binaries {
     shop: PathBuf,
     operator: PathBuf,
@@ -89,26 +90,9 @@ struct Binaries {
 
 impl Binaries {
     fn find() -> Binaries {
-        let exe = std::env::current_exe().expect("the test binary's path");
-        // target/<profile>/deps/platform-<hash> → target/<profile>
-        let profile_dir = exe
-            .parent()
-            .and_then(|deps| deps.parent())
-            .expect("the test binary sits in target/<profile>/deps")
-            .to_path_buf();
-        let find = |name: &str| {
-            let path = profile_dir.join(name);
-            assert!(
-                path.is_file(),
-                "{} is missing: `cargo test --workspace` builds it, or run \
-                 `cargo build -p ticketing-service -p boxoffice-operator --bins` first",
-                path.display()
-            );
-            path
-        };
         Binaries {
-            shop: find("ticketing-service"),
-            operator: find("boxoffice-operator"),
+            shop: workspace_binary("ticketing-service"),
+            operator: workspace_binary("boxoffice-operator"),
         }
     }
 }

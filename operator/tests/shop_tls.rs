@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use boxoffice_e2e::pg::{PgOptions, PgServer};
-use boxoffice_e2e::service::{ShopConfig, ShopProcess};
+use boxoffice_e2e::service::{workspace_binary, ShopConfig, ShopProcess};
 use boxoffice_operator::crd::{database_for, DatabaseServer, SslMode, Tenant};
 use boxoffice_operator::database::{
     generate_password, AdminCredentials, ServerAddress, ServerAdmin,
@@ -246,22 +246,6 @@ fn with_query_value(uri: &str, name: &str, value: Option<&str>) -> String {
     format!("{base}?{}", pairs.join("&"))
 }
 
-/// `ticketing-service`, next to this test's own `deps/` folder.
-fn shop_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
-    let path = profile.join("ticketing-service");
-    assert!(
-        path.is_file(),
-        "{} is missing: `cargo build -p ticketing-service` first",
-        path.display()
-    );
-    path
-}
-
 /// A directory of this test's own, for CA files and logs.
 fn scratch_dir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -291,7 +275,11 @@ fn http_get(port: u16, path: &str) -> (u16, String) {
 /// took.
 fn migrate(url: &str) -> (Result<(), String>, Duration) {
     let started = Instant::now();
-    let result = ShopProcess::migrate(&ShopConfig::new(shop_binary(), url, ADMIN_TOKEN));
+    let result = ShopProcess::migrate(&ShopConfig::new(
+        workspace_binary("ticketing-service"),
+        url,
+        ADMIN_TOKEN,
+    ));
     (result.map_err(|e| format!("{e:#}")), started.elapsed())
 }
 
@@ -318,7 +306,7 @@ async fn a_shop_verifies_its_server_with_the_ca_from_shop_db() {
 
     let (migrated, _) = migrate(&url);
     migrated.expect("migrate over a verified connection");
-    let config = ShopConfig::new(shop_binary(), &url, ADMIN_TOKEN);
+    let config = ShopConfig::new(workspace_binary("ticketing-service"), &url, ADMIN_TOKEN);
     let shop = ShopProcess::start(&config, &dir).expect("the shop starts and gets ready");
     assert_eq!(http_get(shop.port(), "/healthz").0, 200);
     // An answer only the database can give: the shop reached it.

@@ -44,14 +44,7 @@ pub async fn seat_ledger(url: &str) -> Ledger {
     let mut db = connect(url)
         .await
         .unwrap_or_else(|e| panic!("the tenant's credentials do not log in: {e}"));
-    let settled = boxoffice_e2e::ledger::check_settled(&mut db, poll::secs(60))
-        .await
-        .unwrap_or_else(|e| panic!("the seat ledger could not be checked: {e:#}"));
-    assert!(
-        settled.violations.is_empty(),
-        "seat ledger broken: {:?}",
-        settled.violations
-    );
+    boxoffice_e2e::ledger::assert_settled(&mut db, poll::secs(60)).await;
 
     let ledger = Ledger {
         seats: count(&mut db, "SELECT count(*) FROM seats").await,
