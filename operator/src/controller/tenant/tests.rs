@@ -13,7 +13,7 @@ use crate::controller::fixtures::*;
 use crate::controller::Error;
 use crate::crd::{DeletionPolicy, Tenant, ROTATE_ANNOTATION};
 use crate::database::{credentials_work, generate_password};
-use crate::resources::ShopSecrets;
+use crate::resources::{DesiredObjects, ShopSecrets};
 
 /// Reconciles `tenant` once against `cluster`, with the verifier playing `scenario`;
 /// returns the reconcile's result and the writes the verifier saw.
@@ -42,6 +42,30 @@ fn secret_value(body: &serde_json::Value, key: &str) -> String {
     let secret: Secret = serde_json::from_value(body.clone()).expect("a Secret");
     let data = secret.data.expect("data");
     String::from_utf8(data[key].0.clone()).expect("UTF-8")
+}
+
+/// A tenant provisioned earlier: its database on a running server with `password`, every
+/// child as built, the status settled.
+struct Settled {
+    server: TestServer,
+    password: String,
+    tenant: Tenant,
+    built: DesiredObjects,
+}
+
+/// `tenant` (finalized, as it comes) settled on a fresh server.
+async fn settled(tenant: Tenant) -> Settled {
+    let server = TestServer::start();
+    let password = generate_password();
+    server.provision(&password).await;
+    let built = desired(&tenant, &server, &password, &shop_secrets());
+    let tenant = tenant.with_status(settled_status(built.network_policies.len()));
+    Settled {
+        server,
+        password,
+        tenant,
+        built,
+    }
 }
 
 #[tokio::test]
@@ -101,12 +125,12 @@ async fn a_new_tenant_is_placed_provisioned_and_applied() {
 
 #[tokio::test]
 async fn a_settled_tenant_is_only_read() {
-    let server = TestServer::start();
-    let password = generate_password();
-    server.provision(&password).await;
-    let tenant = new_tenant().finalized();
-    let built = desired(&tenant, &server, &password, &shop_secrets());
-    let tenant = tenant.with_status(settled_status(built.network_policies.len()));
+    let Settled {
+        server,
+        tenant,
+        built,
+        ..
+    } = settled(new_tenant().finalized()).await;
     let cluster = Cluster::settled(&server, &built);
 
     let scenario = Scenario::SteadyState(Box::new(built));
@@ -176,14 +200,15 @@ async fn a_verify_full_server_hands_its_ca_to_the_shop_and_rolls_the_pods() {
 /// show it yet; `shop-db` does, and the password stays.
 #[tokio::test]
 async fn a_rotation_is_acted_on_once_whatever_the_cached_status_says() {
-    let server = TestServer::start();
-    let password = generate_password();
-    server.provision(&password).await;
     let rotation = "2026-12-04T21:32:00Z".to_string();
     let mut tenant = new_tenant().finalized();
     tenant.metadata.annotations = Some([(ROTATE_ANNOTATION.to_string(), rotation.clone())].into());
-    let built = desired(&tenant, &server, &password, &shop_secrets());
-    let tenant = tenant.with_status(settled_status(built.network_policies.len()));
+    let Settled {
+        server,
+        password,
+        tenant,
+        built,
+    } = settled(tenant).await;
     assert_eq!(tenant.status.as_ref().unwrap().credentials_rotation, None);
     let cluster = Cluster::settled(&server, &built);
 
@@ -205,12 +230,12 @@ async fn a_rotation_is_acted_on_once_whatever_the_cached_status_says() {
 
 #[tokio::test]
 async fn a_refused_apply_fails_its_step_by_name() {
-    let server = TestServer::start();
-    let password = generate_password();
-    server.provision(&password).await;
-    let tenant = new_tenant().finalized();
-    let built = desired(&tenant, &server, &password, &shop_secrets());
-    let tenant = tenant.with_status(settled_status(built.network_policies.len()));
+    let Settled {
+        server,
+        tenant,
+        built,
+        ..
+    } = settled(new_tenant().finalized()).await;
     let refused = path_of(&built.network_policies[0]);
     let cluster = Cluster::settled(&server, &built).without(&refused);
 
@@ -239,12 +264,12 @@ async fn a_refused_apply_fails_its_step_by_name() {
 
 #[tokio::test]
 async fn a_deleted_deployment_is_the_only_child_applied() {
-    let server = TestServer::start();
-    let password = generate_password();
-    server.provision(&password).await;
-    let tenant = new_tenant().finalized();
-    let built = desired(&tenant, &server, &password, &shop_secrets());
-    let tenant = tenant.with_status(settled_status(built.network_policies.len()));
+    let Settled {
+        server,
+        tenant,
+        built,
+        ..
+    } = settled(new_tenant().finalized()).await;
     let cluster = Cluster::settled(&server, &built).without(&path_of(&built.deployment));
 
     let scenario = Scenario::DeploymentDeleted {
